@@ -1,0 +1,59 @@
+"""Microsoft.Storage/storageAccounts (read only): restore targets for "restore as files"."""
+
+from emulator import registry, seed
+from emulator.resources._tracked import register_read_only
+
+PROVIDER = "Microsoft.Storage"
+TYPE_NAME = "storageAccounts"
+TABLE = "storageAccounts"
+CREATED_AT = "2025-01-15T09:00:00.0000000Z"
+
+
+def account_resource(item):
+    name = item["name"]
+    suffix = f"core.{seed.DNS_SUFFIX}"
+    endpoints = {service: f"https://{name}.{service}.{suffix}/" for service in ("dfs", "web", "blob", "queue",
+                                                                                  "table", "file")}
+    secondary = item["sku"].endswith(("GRS", "GZRS"))
+    properties = {
+        "keyCreationTime": {"key1": CREATED_AT, "key2": CREATED_AT},
+        "privateEndpointConnections": [],
+        "minimumTlsVersion": "TLS1_2",
+        "allowBlobPublicAccess": False,
+        "allowSharedKeyAccess": False,
+        "networkAcls": {"bypass": "AzureServices", "virtualNetworkRules": [], "ipRules": [], "defaultAction": "Allow"},
+        "supportsHttpsTrafficOnly": True,
+        "encryption": {"services": {"file": {"keyType": "Account", "enabled": True},
+                                    "blob": {"keyType": "Account", "enabled": True}},
+                       "keySource": "Microsoft.Storage"},
+        "accessTier": "Hot",
+        "provisioningState": "Succeeded",
+        "creationTime": CREATED_AT,
+        "primaryEndpoints": endpoints,
+        "primaryLocation": item["location"],
+        "statusOfPrimary": "available",
+    }
+    if secondary:
+        properties["secondaryLocation"] = "northeurope" if item["location"] == "westeurope" else "westus"
+        properties["statusOfSecondary"] = "available"
+    return {
+        "sku": {"name": item["sku"], "tier": "Standard"},
+        "kind": "StorageV2",
+        "id": seed.arm_id(item["subscriptionId"], item["resourceGroup"], f"{PROVIDER}/{TYPE_NAME}", name),
+        "name": name,
+        "type": f"{PROVIDER}/{TYPE_NAME}",
+        "location": item["location"],
+        "tags": {},
+        "properties": properties,
+    }
+
+
+@registry.seeder(order=30)
+def seed_accounts(store):
+    table = store.table(TABLE)
+    for item in seed.STORAGE_ACCOUNTS:
+        body = account_resource(item)
+        table[body["id"].lower()] = body
+
+
+register_read_only(PROVIDER, TYPE_NAME, TABLE)

@@ -1,0 +1,15 @@
+"""Command-line settings shared by the server, the store and the resource modules."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What ``python -m emulator serve`` was started with."""
+
+    port: int = 0
+    state_dir: Path = Path(".emulator")
+    latency_ms: int = 0
+    lro_seconds: float = 1.0
+    propagation_seconds: float = 0.0

@@ -1,0 +1,63 @@
+"""The in-memory store: every table, the request log, fault rules, operations and the simulated clock.
+
+One re-entrant lock guards all of it. The dispatcher holds the lock while a handler runs (handlers are
+short and never sleep), so handlers can read and write several tables without further locking.
+"""
+
+import threading
+from collections import defaultdict
+
+from emulator import registry
+from emulator.clock import SimClock
+from emulator.lro import OperationManager
+
+
+class Store:
+    """Named tables of resources keyed by lower-cased ARM id, plus emulator bookkeeping."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.lock = threading.RLock()
+        self.clock = SimClock()
+        self.operations = OperationManager(self)
+        self.tables = defaultdict(dict)
+        self.request_log = []
+        self.faults = []
+        self.counters = defaultdict(int)
+        self._next_seq = 0
+
+    def table(self, name):
+        """A dict for one resource type; created on first use."""
+        return self.tables[name]
+
+    def next_seq(self):
+        with self.lock:
+            self._next_seq += 1
+            return self._next_seq
+
+    def bump(self, counter):
+        """Increment and return a named counter (e.g. how many times a vault id was created)."""
+        self.counters[counter] += 1
+        return self.counters[counter]
+
+    def reset(self):
+        """Back to the seeded state: tables, log, faults, operations and clock."""
+        with self.lock:
+            self.tables.clear()
+            self.request_log.clear()
+            self.faults.clear()
+            self.counters.clear()
+            self.operations.clear()
+            self.clock.reset()
+            self._next_seq = 0
+            for _order, load in registry.REGISTRY.seeders:
+                load(self)
+
+    def advance_clock(self, duration_text):
+        """Move simulated time and let resource modules run what became due (scheduled backups, expiry)."""
+        with self.lock:
+            self.operations.settle()
+            before, after = self.clock.advance(duration_text)
+            for callback in registry.REGISTRY.clock_hooks:
+                callback(self, before, after)
+            return before, after

@@ -1,0 +1,295 @@
+# Copyright: azbackup.dataprotection contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The one façade every module of this collection uses to reach Azure.
+
+It wraps (does not subclass) AnsibleModule: merges the auth options into the module's argspec,
+checks that the SDKs are importable, resolves credentials and the cloud lazily (a module that fails
+validation never authenticates), builds SDK clients with our retry, polling and user-agent settings,
+and turns the SDK's typed errors into ``fail_json`` calls with the ARM code, message and a hint.
+Modules keep only their own logic, in pure helpers that take a client and return results.
+"""
+
+import base64
+import contextlib
+import json
+import os
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
+    azure_auth,
+    azure_cloud,
+    azure_errors,
+    azure_waits,
+)
+
+AZURE_IMPORT_ERROR = None
+try:
+    from azure.core.exceptions import (
+        AzureError,
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+    from azure.core.pipeline.policies import RetryPolicy
+    from azure.core.rest import HttpRequest
+    from azure.mgmt.authorization import AuthorizationManagementClient
+    from azure.mgmt.dataprotection import DataProtectionMgmtClient
+except ImportError:
+    AZURE_IMPORT_ERROR = traceback.format_exc()
+
+    class RetryPolicy:  # noqa: D101 - placeholder so the class below can be defined without the SDK
+        pass
+
+    AzureError = ClientAuthenticationError = HttpResponseError = ResourceNotFoundError = None
+    ServiceRequestError = ServiceResponseError = None
+
+COLLECTION_NAME = "azbackup.dataprotection"
+COLLECTION_VERSION = "0.1.0"
+AZURE_REQUIREMENTS = "azure-identity, azure-mgmt-dataprotection and azure-mgmt-authorization"
+
+# Retries of throttled (429) and transient (5xx) responses and of failed connections: bounded in count
+# and in each pause, honouring Retry-After. An unreachable endpoint fails after one quick retry.
+RETRY_TOTAL = 5
+RETRY_CONNECT = 1
+RETRY_BACKOFF_FACTOR = 0.8
+RETRY_BACKOFF_MAX = 30
+MAX_RETRY_AFTER = 60
+CONNECTION_TIMEOUT = 10
+READ_TIMEOUT = 120
+
+RESOURCE_GROUP_API_VERSION = "2021-04-01"
+SUBSCRIPTION_API_VERSION = "2022-12-01"
+
+
+class BoundedRetryPolicy(RetryPolicy):
+    """azure-core's retry policy, with a ceiling on the pause a Retry-After header may ask for."""
+
+    def get_retry_after(self, response):
+        retry_after = super(BoundedRetryPolicy, self).get_retry_after(response)
+        if retry_after is None:
+            return None
+        return min(retry_after, MAX_RETRY_AFTER)
+
+
+def azure_available():
+    return AZURE_IMPORT_ERROR is None
+
+
+class AzureSession:
+    """Resolved credentials, cloud and subscription, and the SDK clients built from them."""
+
+    def __init__(self, params, environ, credential_file_text, run_command=None):
+        self.plan = azure_auth.resolve_auth(params, environ, credential_file_text)
+        verify = self.plan["cert_validation_mode"] != "ignore"
+        self.cloud = azure_cloud.resolve_cloud(
+            self.plan.get("cloud_environment"),
+            lambda url: azure_cloud.fetch_metadata_with_requests(url, verify=verify),
+        )
+        self.credential = azure_auth.build_credential(self.plan, self.cloud, environ)
+        self.scope = azure_cloud.credential_scope(self.cloud)
+        self.subscription_id = self.plan.get("subscription_id")
+        self._run_command = run_command
+        self._clients = {}
+
+    @property
+    def auth_description(self):
+        return azure_auth.describe_plan(self.plan)
+
+    def client_kwargs(self):
+        kwargs = {
+            "base_url": self.cloud["resource_manager"],
+            "credential_scopes": [self.scope],
+            "retry_policy": BoundedRetryPolicy(
+                retry_total=RETRY_TOTAL,
+                retry_connect=RETRY_CONNECT,
+                retry_backoff_factor=RETRY_BACKOFF_FACTOR,
+                retry_backoff_max=RETRY_BACKOFF_MAX,
+            ),
+            "connection_timeout": CONNECTION_TIMEOUT,
+            "read_timeout": READ_TIMEOUT,
+            "polling_interval": azure_waits.FALLBACK_POLLING_INTERVAL,
+            "user_agent": "{0}/{1}".format(COLLECTION_NAME, COLLECTION_VERSION),
+        }
+        if self.plan["cert_validation_mode"] == "ignore":
+            kwargs["connection_verify"] = False
+        return kwargs
+
+    def client(self, name):
+        if name not in self._clients:
+            factory = {"dataprotection": DataProtectionMgmtClient, "authorization": AuthorizationManagementClient}[name]
+            self._clients[name] = factory(self.credential, self.require_subscription(), **self.client_kwargs())
+        return self._clients[name]
+
+    def require_subscription(self):
+        if not self.subscription_id:
+            self.subscription_id = self._discover_subscription()
+        return self.subscription_id
+
+    def _discover_subscription(self):
+        """The subscription when none is set: the Azure CLI's current one, or the only one visible."""
+        if self.plan["kind"] == "cli" and self._run_command:
+            rc, out, dummy = self._run_command(["az", "account", "show", "--query", "id", "--output", "tsv"])
+            if rc == 0 and out.strip():
+                return out.strip()
+        client = DataProtectionMgmtClient(self.credential, "-", **self.client_kwargs())
+        response = client.send_request(
+            HttpRequest("GET", "/subscriptions", params={"api-version": SUBSCRIPTION_API_VERSION})
+        )
+        response.raise_for_status()
+        ids = [item.get("subscriptionId") for item in response.json().get("value", [])]
+        if len(ids) == 1:
+            return ids[0]
+        raise azure_auth.AuthConfigError(
+            "subscription_id is not set and {0} can see {1} subscriptions ({2}). Set subscription_id or "
+            "AZURE_SUBSCRIPTION_ID.".format(self.auth_description, len(ids), ", ".join(ids) or "none")
+        )
+
+    def arm_get(self, path, api_version):
+        """GET any ARM resource by id or path with the same pipeline (auth, retries); None when it is 404."""
+        response = self.client("dataprotection").send_request(
+            HttpRequest("GET", path, params={"api-version": api_version})
+        )
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.json()
+
+    def caller(self):
+        """Who the token says we are (object id, app id, tenant), for messages that name the caller."""
+        token = self.credential.get_token(self.scope).token
+        try:
+            payload = token.split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8"))
+        except (IndexError, ValueError):
+            claims = {}
+        return {"object_id": claims.get("oid"), "app_id": claims.get("appid") or claims.get("azp"),
+                "tenant_id": claims.get("tid")}
+
+
+class AzureBackupModule:
+    """What a module of this collection holds: the AnsibleModule, its params and the Azure session."""
+
+    def __init__(self, argument_spec, supports_check_mode=True, **kwargs):
+        spec = azure_auth.auth_argument_spec()
+        spec.update(argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
+        if not azure_available():
+            self.module.fail_json(msg=missing_required_lib(AZURE_REQUIREMENTS), exception=AZURE_IMPORT_ERROR)
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self._session = None
+
+    @property
+    def session(self):
+        if self._session is None:
+            try:
+                self._session = AzureSession(self.params, os.environ, _read_credential_file(),
+                                             run_command=self.module.run_command)
+            except (azure_auth.AuthConfigError, azure_cloud.CloudConfigError) as exc:
+                self.fail(str(exc))
+        return self._session
+
+    @property
+    def dataprotection(self):
+        return self._client("dataprotection")
+
+    @property
+    def authorization(self):
+        return self._client("authorization")
+
+    def _client(self, name):
+        with self.azure_errors("connecting to Azure"):
+            return self.session.client(name)
+
+    @property
+    def subscription_id(self):
+        with self.azure_errors("finding the subscription"):
+            return self.session.require_subscription()
+
+    def arm_get(self, path, api_version, action=None):
+        with self.azure_errors(action or "reading {0}".format(path)):
+            return self.session.arm_get(path, api_version)
+
+    def resource_group(self, name):
+        """The resource group (dict) or a failure that says it does not exist."""
+        group = self.arm_get(
+            "/subscriptions/{0}/resourceGroups/{1}".format(self.subscription_id, name),
+            RESOURCE_GROUP_API_VERSION,
+            "reading resource group {0}".format(name),
+        )
+        if group is None:
+            self.fail("Resource group '{0}' does not exist in subscription {1}. Create it first or check "
+                      "resource_group.".format(name, self.subscription_id), error_code="ResourceGroupNotFound")
+        return group
+
+    @contextlib.contextmanager
+    def azure_errors(self, action):
+        """Fail the module with an actionable message for any Azure error raised inside the block."""
+        try:
+            yield
+        except azure_waits.WaitTimeout as exc:
+            self.fail(str(exc), error_code="WaitTimeout")
+        except (azure_auth.AuthConfigError, azure_cloud.CloudConfigError) as exc:
+            self.fail(str(exc))
+        except ClientAuthenticationError as exc:
+            if getattr(exc, "response", None) is not None and getattr(exc, "status_code", None):
+                self.fail(**azure_errors.describe_http_error(exc, action))
+            self.fail(**azure_errors.describe_auth_error(
+                exc, action, self._session.auth_description if self._session else "the configured credential",
+                self._session.cloud["login_endpoint"] if self._session else "the login endpoint"))
+        except HttpResponseError as exc:
+            self.fail(**azure_errors.describe_http_error(exc, action))
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            endpoint = self._session.cloud["resource_manager"] if self._session else "Azure"
+            self.fail(**azure_errors.describe_connection_error(exc, action, endpoint))
+        except AzureError as exc:
+            self.fail("Failed {0}: {1}: {2}".format(action, type(exc).__name__, exc))
+
+    def wait(self, poller, what, timeout=None):
+        """Wait for a long-running operation, bounded by ``wait_timeout``; failures carry Azure's error."""
+        timeout = timeout if timeout is not None else self.params.get("wait_timeout") or 600
+        with self.azure_errors(what):
+            return azure_waits.wait_for_poller(poller, timeout, what)
+
+    def fail(self, msg, **kwargs):
+        self.module.fail_json(msg=msg, **kwargs)
+
+    def warn(self, msg):
+        self.module.warn(msg)
+
+    def exit(self, changed, diff=None, **result):
+        if diff is not None and self.module._diff:
+            result["diff"] = diff
+        self.module.exit_json(changed=changed, **result)
+
+
+def _read_credential_file():
+    path = os.path.expanduser(azure_auth.CREDENTIAL_FILE)
+    if not os.path.isfile(path):
+        return None
+    with open(path) as handle:
+        return handle.read()
+
+
+def get_or_none(operation, *args, **kwargs):
+    """The resource an SDK ``get`` returns, as a dict, or None when Azure answers 404."""
+    try:
+        return as_dict(operation(*args, **kwargs))
+    except ResourceNotFoundError:
+        return None
+
+
+def as_dict(model):
+    """A plain dict (wire names, camelCase) of an SDK model, a dict, or None."""
+    if model is None:
+        return None
+    if isinstance(model, dict):
+        return model
+    if hasattr(model, "as_dict"):
+        return model.as_dict()
+    return dict(model)
