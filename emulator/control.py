@@ -2,6 +2,7 @@
 
 import json
 import re
+from dataclasses import replace
 
 from werkzeug.wrappers import Response
 
@@ -32,7 +33,10 @@ def handle_control(app, request):
             return _json(200, [entry for entry in store.request_log if entry["seq"] > since])
     if name == "reset" and method == "POST":
         store.reset()
+        _apply_settings(app, app.startup_settings)
         return _json(200, {"reset": True, "now": iso(store.clock.now())})
+    if name == "settings":
+        return _settings(app, request)
     if name == "clock":
         return _clock(store, request)
     if name == "faults":
@@ -68,6 +72,73 @@ def _clock(store, request):
     except ValueError as exc:
         return _error(400, str(exc))
     return _json(200, {"previous": iso(before), "now": iso(after), "advanced": advance})
+
+
+# Run-time settings (additive to the contract): how long things take, in real seconds.
+_TUNABLE = ("lro_seconds", "propagation_seconds", "protection_seconds", "job_seconds")
+
+
+def _settings_body(settings):
+    return {name: getattr(settings, name) for name in _TUNABLE} | {"latency_ms": settings.latency_ms}
+
+
+def _apply_settings(app, settings):
+    app.settings = settings
+    app.store.settings = settings
+
+
+def _settings(app, request):
+    """``GET /_emulator/settings``; ``POST`` with any of _TUNABLE (seconds >= 0; null = as --lro-seconds)."""
+    if request.method == "GET":
+        return _json(200, _settings_body(app.settings))
+    if request.method != "POST":
+        return _error(405, "use GET or POST")
+    try:
+        body = _body(request)
+    except ValueError:
+        return _error(400, "body must be a JSON object such as {\"propagation_seconds\": 5}")
+    if not isinstance(body, dict) or not body:
+        return _error(400, "body must be a JSON object such as {\"propagation_seconds\": 5}")
+    unknown = sorted(set(body) - set(_TUNABLE))
+    if unknown:
+        return _error(400, f"unknown settings {unknown}; known: {list(_TUNABLE)}")
+    for key, value in body.items():
+        nullable = key in ("protection_seconds", "job_seconds")
+        if value is None and nullable:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            return _error(400, f"{key} must be a number of seconds >= 0" + (" or null" if nullable else ""))
+    with app.store.lock:
+        _apply_settings(app, replace(app.settings, **{key: (None if value is None else float(value))
+                                                      for key, value in body.items()}))
+    return _json(200, _settings_body(app.settings))
+
+
+def _validate_job_failure(raw, next_id):
+    """``{"job_failure": {"code", "message", "recommended_action", "count", "instance_regex"}}``: the next
+    ``count`` backup jobs (ad hoc or scheduled; of instances whose name matches ``instance_regex``) fail."""
+    if set(raw) != {"job_failure"} or not isinstance(raw["job_failure"], dict):
+        raise ValueError("a job failure rule is {\"job_failure\": {\"code\": ..., \"message\": ..., \"count\": 1}}")
+    spec = raw["job_failure"]
+    unknown = set(spec) - {"code", "message", "recommended_action", "count", "instance_regex"}
+    if unknown:
+        raise ValueError(f"unknown job_failure keys: {sorted(unknown)}")
+    count = spec.get("count", 1)
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise ValueError("job_failure.count must be a positive integer, or null for a rule that never runs out")
+    pattern = spec.get("instance_regex") or ""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"job_failure.instance_regex does not compile: {exc}") from exc
+    for key in ("code", "message", "recommended_action"):
+        if spec.get(key) is not None and not isinstance(spec[key], str):
+            raise ValueError(f"job_failure.{key} must be a string")
+    # "method": "JOB" never matches an HTTP method, so ARM requests never consume this rule.
+    return {"id": next_id, "kind": "job_failure", "method": "JOB", "path_regex": "", "status": None, "drop": False,
+            "retry_after": None, "count": count, "remaining": count, "code": spec.get("code"),
+            "message": spec.get("message"), "recommended_action": spec.get("recommended_action"),
+            "instance_regex": pattern}
 
 
 def _validate_rule(raw, next_id):
@@ -115,7 +186,8 @@ def _faults(store, request):
         body = _body(request)
         raw_rules = body if isinstance(body, list) else [body]
         with store.lock:
-            rules = [_validate_rule(raw, store.bump("fault_rule")) for raw in raw_rules]
+            rules = [(_validate_job_failure if isinstance(raw, dict) and "job_failure" in raw else _validate_rule)(
+                raw, store.bump("fault_rule")) for raw in raw_rules]
             store.faults.extend(rules)
     except ValueError as exc:
         return _error(400, str(exc))

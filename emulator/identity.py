@@ -124,7 +124,7 @@ class TokenIssuer:
             raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",
                            headers=_www_authenticate("The authentication failed because of missing "
                                                      "'Authorization' header."))
-        scheme, _, token = authorization.partition(" ")
+        scheme, _space, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ArmError(401, "AuthenticationFailed",
                            "Authentication failed. The 'Authorization' header is provided in an invalid format.",

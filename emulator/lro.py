@@ -122,4 +122,7 @@ def status_body(op, path):
     }
     if op.error:
         body["error"] = op.error
+    elif op.status == SUCCEEDED and op.result.get("jobId"):
+        # What the service sends once an operation that started a job succeeds (recorded ad hoc backup traffic).
+        body["properties"] = {"jobId": op.result["jobId"], "objectType": "OperationJobExtendedInfo"}
     return body

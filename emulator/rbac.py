@@ -248,3 +248,31 @@ def permissions_at(store, principal_id, scope):
         if definition:
             blocks.extend(dict(perm) for perm in definition["permissions"])
     return blocks
+
+
+def role_covered(store, principal_id, role_guid, scope, min_age_seconds=0.0):
+    """Whether the principal can do everything ``role_guid`` allows at ``scope``, as the service checks it.
+
+    Satisfied by an assignment of that role at the scope or above, or of any roles whose permissions together
+    allow each of its actions and data actions (Owner covers Reader, but not Storage Blob Data Contributor, whose
+    data actions Owner lacks). ``min_age_seconds`` ignores assignments younger than the propagation delay, so a
+    grant made a moment ago does not count yet for the vault identity's checks (``--propagation-seconds``).
+    """
+    definition = ROLE_DEFINITIONS.get((role_guid or "").lower())
+    if definition is None:
+        return False
+    records = assignments_covering(store, principal_id, scope, min_age_seconds)
+    if any(record["roleDefinitionGuid"] == role_guid.lower() for record in records):
+        return True
+    for permission in definition["permissions"]:
+        for key, data in (("actions", False), ("dataActions", True)):
+            for action in permission.get(key, []):
+                if not any(role_allows(record["roleDefinitionGuid"], action, data) for record in records):
+                    return False
+    return bool(records)
+
+
+def missing_roles(store, principal_id, needs, min_age_seconds=0.0):
+    """The ``(role guid, scope)`` pairs of ``needs`` the principal does not (yet) hold; see ``role_covered``."""
+    return [(role, scope) for role, scope in needs
+            if not role_covered(store, principal_id, role, scope, min_age_seconds)]

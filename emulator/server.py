@@ -57,6 +57,7 @@ class EmulatorApp:
 
     def __init__(self, settings, store=None):
         self.settings = settings
+        self.startup_settings = settings  # what POST /_emulator/reset restores
         self.arm_map, self.keywords = build_arm_map()
         self.store = store or Store(settings)
         self.tokens = identity.TokenIssuer()
@@ -69,7 +70,7 @@ class EmulatorApp:
             response = self.dispatch(request)
         except DroppedConnection:
             raise
-        except Exception:  # pylint: disable=broad-except
+        except Exception:  # pylint: disable=broad-exception-caught
             # The one top-level guard: a bug in a handler must answer like ARM's 500 (and be logged like any
             # ARM answer), not kill the thread with an HTML page; the traceback goes to stderr for the tests.
             traceback.print_exc(file=sys.stderr)
@@ -118,11 +119,12 @@ class EmulatorApp:
             entry["principal"] = caller.object_id if caller else None
             entry["client_id"] = caller.client_id if caller else None
         headers = self._arm_headers(request, request_id, answer)
-        if request.method == "HEAD":
-            answer.body = None
-        entry.update(status=answer.status, response_body=answer.body, response_headers=headers)
+        # Serialise now: handlers may return live store objects, and the log must keep what was sent.
+        payload = b"" if answer.body is None or request.method == "HEAD" else json.dumps(answer.body).encode()
+        entry.update(status=answer.status, response_body=json.loads(payload) if payload else None,
+                     response_headers=headers)
         self._append_log(entry, started)
-        return _build_response(answer, headers)
+        return _build_response(answer.status, payload, headers)
 
     def _process(self, request, raw_body, base_url):
         """Authenticate, validate, route, authorize and run the handler; returns (ArmResponse, caller)."""
@@ -342,9 +344,8 @@ def _json_response(status, body, headers=None):
     return response
 
 
-def _build_response(answer, headers):
-    payload = b"" if answer.body is None else json.dumps(answer.body).encode()
-    response = Response(payload, status=answer.status)
+def _build_response(status, payload, headers):
+    response = Response(payload, status=status)
     response.headers.clear()
     for name, value in headers.items():
         response.headers[name] = str(value)
@@ -357,7 +358,7 @@ def _build_response(answer, headers):
 class _QuietHandler(WSGIRequestHandler):
     """Werkzeug's handler without one log line per request (the request log has them)."""
 
-    def log_request(self, code="-", size="-"):  # pylint: disable=unused-argument
+    def log_request(self, code="-", size="-"):
         return None
 
 

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -13,3 +14,6 @@ class Settings:
     latency_ms: int = 0
     lro_seconds: float = 1.0
     propagation_seconds: float = 0.0
+    # Run-time knobs (``POST /_emulator/settings``); None means "as long as --lro-seconds".
+    protection_seconds: Optional[float] = None
+    job_seconds: Optional[float] = None

@@ -23,6 +23,7 @@ _SCOPE = re.compile(r"^/subscriptions/(?P<sub>[^/]+)(?:/resourceGroups/(?P<rg>[^
 
 ASSIGNMENT_RULE = "/<path:scope>/providers/Microsoft.Authorization/roleAssignments"
 DEFINITION_RULE = "/<path:scope>/providers/Microsoft.Authorization/roleDefinitions"
+DEFINITION_READ = "Microsoft.Authorization/roleDefinitions/read"
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -92,10 +93,6 @@ def seed_assignments(store):
 # ---------------------------------------------------------------------------------------- role definitions
 
 
-def _definition_action():
-    return "Microsoft.Authorization/roleDefinitions/read"
-
-
 def _get_definition(request, subscription):
     guid = (request.values.get("role_id") or "").lower()
     if guid not in rbac.ROLE_DEFINITIONS:
@@ -126,7 +123,7 @@ def _list_definitions(request, subscription):
     return json_response(200, {"value": [rbac.role_definition_resource(guid, subscription) for guid in guids]})
 
 
-@registry.route(f"{DEFINITION_RULE}/<role_id>", ["GET"], action=_definition_action(), provider=PROVIDER)
+@registry.route(f"{DEFINITION_RULE}/<role_id>", ["GET"], action=DEFINITION_READ, provider=PROVIDER)
 def get_role_definition(request):
     _scope, subscription = _scope_of(request)
     return _get_definition(request, subscription)
@@ -137,7 +134,7 @@ def get_root_role_definition(request):
     return _get_definition(request, None)
 
 
-@registry.route(DEFINITION_RULE, ["GET"], action=_definition_action(), provider=PROVIDER)
+@registry.route(DEFINITION_RULE, ["GET"], action=DEFINITION_READ, provider=PROVIDER)
 def list_role_definitions(request):
     _scope, subscription = _scope_of(request)
     return _list_definitions(request, subscription)
@@ -168,8 +165,8 @@ def create_role_assignment(request):
     if not isinstance(properties, dict):
         raise ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: "
                        "'Required property 'properties' not found in JSON.'")
-    role_guid = rbac.role_guid(properties.get("roleDefinitionId") if isinstance(properties.get("roleDefinitionId"),
-                                                                                 str) else None)
+    requested_role = properties.get("roleDefinitionId")
+    role_guid = rbac.role_guid(requested_role) if isinstance(requested_role, str) else None
     if role_guid is None or role_guid not in rbac.ROLE_DEFINITIONS:
         raise ArmError(400, "RoleDefinitionDoesNotExist", "The specified role definition with ID "
                        f"'{properties.get('roleDefinitionId')}' does not exist.")

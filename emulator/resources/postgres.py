@@ -28,7 +28,7 @@ def server_resource(item):
     encryption = {"type": "SystemManaged"}
     if item.get("customerManagedKey"):
         encryption = {"type": "AzureKeyVault",
-                      "primaryKeyURI": f"https://kv-{item['name']}.vault.{seed.DNS_SUFFIX}/keys/pg-cmk/0123456789abcdef",
+                      "primaryKeyURI": f"https://kv-{item['name']}.vault.{seed.DNS_SUFFIX}/keys/pg-cmk/0123abcd",
                       "primaryUserAssignedIdentityId": seed.arm_id(
                           item["subscriptionId"], item["resourceGroup"],
                           "Microsoft.ManagedIdentity/userAssignedIdentities", f"id-{item['name']}-cmk"),

@@ -12,8 +12,8 @@ CREATED_AT = "2025-01-15T09:00:00.0000000Z"
 def account_resource(item):
     name = item["name"]
     suffix = f"core.{seed.DNS_SUFFIX}"
-    endpoints = {service: f"https://{name}.{service}.{suffix}/" for service in ("dfs", "web", "blob", "queue",
-                                                                                  "table", "file")}
+    services = ("dfs", "web", "blob", "queue", "table", "file")
+    endpoints = {service: f"https://{name}.{service}.{suffix}/" for service in services}
     secondary = item["sku"].endswith(("GRS", "GZRS"))
     properties = {
         "keyCreationTime": {"key1": CREATED_AT, "key2": CREATED_AT},

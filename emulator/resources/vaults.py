@@ -94,8 +94,8 @@ def _is(value, expected):
 
 def _parse_storage_settings(raw):
     if not isinstance(raw, list) or not raw:
-        raise invalid_input("'properties.storageSettings' is required: a list such as "
-                            "[{\"datastoreType\": \"VaultStore\", \"type\": \"LocallyRedundant\"}].",
+        raise invalid_input("'properties.storageSettings' is required: a list of objects with a datastoreType "
+                            "(VaultStore) and a type (LocallyRedundant, GeoRedundant or ZoneRedundant).",
                             "properties.storageSettings")
     settings = []
     for index, item in enumerate(raw):

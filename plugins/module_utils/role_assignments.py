@@ -514,8 +514,14 @@ def _diff_entry(scope, item):
     }
 
 
+DIFF_KEY = "role_assignments"
+
+
 def diff_present(planned):
-    """``{before, after}`` for diff mode: the assignments that satisfy the need before, and after creating the rest."""
+    """``{before, after}`` for diff mode: the assignments that satisfy the need before, and after creating the rest.
+
+    Each side is ``{"role_assignments": [...]}``: Ansible's callbacks render dicts (and strings), not bare lists.
+    """
     before = []
     seen = set()
     for item in planned:
@@ -526,12 +532,12 @@ def diff_present(planned):
                 seen.add(key)
                 before.append(_diff_entry(scope, item))
     after = before + [_diff_entry(i["scope"], i) for i in planned if i.get("status") == "missing"]
-    return {"before": before, "after": after}
+    return {"before": {DIFF_KEY: before}, "after": {DIFF_KEY: after}}
 
 
 def diff_absent(removals):
     """``{before, after}`` for diff mode with ``state: absent``: the exact matches before, none after."""
-    return {"before": [_diff_entry(r["scope"], r) for r in removals], "after": []}
+    return {"before": {DIFF_KEY: [_diff_entry(r["scope"], r) for r in removals]}, "after": {DIFF_KEY: []}}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -731,13 +737,21 @@ def az_deployment_command(missing_items, template_file="role-assignments.json"):
     return f"az deployment group create {rg_part} --template-file {shlex.quote(template_file)}"
 
 
-def missing_permission_message(caller, missing_items):
-    """Why nothing was written, what is missing where, and who must grant it and how."""
+def missing_permission_message(caller, missing_items, how=None, created=0):
+    """Why nothing (or only part) was written, what is missing where, and who must grant it and how.
+
+    ``how``: how the refusal showed (default: the write was denied with ``AuthorizationFailed``); ``created``:
+    how many grants were written before a refusal stopped the rest.
+    """
     who = caller or "The caller"
     principal = _single_principal(missing_items) if missing_items else None
+    how = how or f"Microsoft.Authorization/roleAssignments/write was denied with {ERROR_AUTHORIZATION_FAILED}"
+    if created:
+        outcome = f"only {created} of {created + len(missing_items)} grants were created"
+    else:
+        outcome = "nothing was changed"
     lines = [
-        f"{who} may not create role assignments (Microsoft.Authorization/roleAssignments/write was denied with "
-        f"{ERROR_AUTHORIZATION_FAILED}), so nothing was changed. The identity {principal} still needs:",
+        f"{who} may not create role assignments ({how}), so {outcome}. The identity {principal} still needs:",
     ]
     for item in missing_items:
         lines.append(f"  - {item['role_name']} ({item['role_definition_id']}) on {item['scope']}")

@@ -28,7 +28,7 @@ def parse_env_file(path):
     values = {}
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.startswith("export "):
-            name, _, raw = line[len("export "):].partition("=")
+            name, _equals, raw = line[len("export "):].partition("=")
             values[name] = shlex.split(raw)[0] if raw else ""
     return values
 
@@ -186,11 +186,44 @@ def launcher():
         stop_emulator(process)
 
 
+@pytest.fixture
+def inproc(tmp_path):
+    """The emulator app in this process (no server) with 60 s operations; ``finish()`` completes them.
+
+    For assertions about running operations that must not depend on machine load.
+    """
+    from werkzeug.test import Client  # imported where used
+
+    from emulator import identity, seed
+    from emulator.server import EmulatorApp
+    from emulator.settings import Settings
+
+    app = EmulatorApp(Settings(state_dir=tmp_path, lro_seconds=60))
+    owner = identity.find_principal(app.store, seed.PRINCIPALS[0]["objectId"])
+    token = app.tokens.mint(owner, seed.AUDIENCE, "tests")
+    client = Client(app)
+
+    def call(method, path, api_version=DP_API, **kwargs):
+        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+        return client.open(path, method=method, headers=headers, base_url="https://127.0.0.1:8443",
+                           query_string={"api-version": api_version}, **kwargs)
+
+    def finish():
+        with app.store.lock:
+            for operation in app.store.operations.operations.values():
+                operation.due = 0.0
+            app.store.operations.settle()
+
+    return SimpleNamespace(app=app, call=call, finish=finish, subscription=seed.SUBSCRIPTION_ID,
+                           vault_body=Emulator.vault_body,
+                           vault_path=lambda name, group="rg-backup": (
+                               f"/subscriptions/{seed.SUBSCRIPTION_ID}/resourceGroups/{group}"
+                               f"/providers/Microsoft.DataProtection/backupVaults/{name}"))
+
+
 @pytest.fixture(autouse=True)
 def fresh_state(request):
     """Every test starts from the seeded state (only when it uses the emulator)."""
     if "emulator" in request.fixturenames:
         request.getfixturevalue("emulator").control("POST", "reset")
     yield
-
-

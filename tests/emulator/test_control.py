@@ -3,6 +3,7 @@
 import dataclasses
 import signal
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -10,8 +11,10 @@ from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from werkzeug.test import Client
 
 from emulator import identity, registry, seed
+from emulator.clock import add_duration
 from emulator.server import EmulatorApp
 from emulator.settings import Settings
+from emulator.state import Store
 
 
 def test_request_log_records_arm_calls_only(emulator):
@@ -54,8 +57,34 @@ def test_clock_advances_by_iso_durations(emulator):
     assert emulator.control("GET", "clock")["now"][:10] == before[:10]
 
 
-def test_clock_hooks_run_on_advance(emulator):
-    assert emulator.control("POST", "clock", json={"advance": "P1M"})["advanced"] == "P1M"
+def test_clock_hooks_run_on_advance(tmp_path):
+    store = Store(Settings(state_dir=tmp_path))
+    registry.load_resource_modules()
+    store.reset()
+    calls = []
+    registry.REGISTRY.clock_hooks.append(lambda _store, before, after: calls.append(after - before))
+    try:
+        store.advance_clock("P1M")
+        store.advance_clock("PT36H")
+    finally:
+        registry.REGISTRY.clock_hooks.pop()
+    assert calls[0] >= timedelta(days=28) and calls[1] == timedelta(hours=36)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("P7D", timedelta(days=7)), ("P1W", timedelta(weeks=1)), ("PT90M", timedelta(minutes=90)),
+    ("P1DT1H", timedelta(days=1, hours=1)),
+])
+def test_durations(text, expected):
+    start = datetime(2025, 1, 31, tzinfo=timezone.utc)
+    assert add_duration(start, text) - start == expected
+
+
+def test_calendar_durations_clamp_the_day():
+    assert add_duration(datetime(2025, 1, 31, tzinfo=timezone.utc), "P1M").date().isoformat() == "2025-02-28"
+    assert add_duration(datetime(2024, 2, 29, tzinfo=timezone.utc), "P1Y").date().isoformat() == "2025-02-28"
+    with pytest.raises(ValueError):
+        add_duration(datetime(2025, 1, 1, tzinfo=timezone.utc), "P")
 
 
 def test_seed_document(emulator):

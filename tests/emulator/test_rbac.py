@@ -72,6 +72,18 @@ def test_owner_assigns_a_role_once(emulator):
     assert emulator.arm("GET", _assignment_path(scope, name), api_version=AUTH_API).status_code == 404
 
 
+def test_vault_system_identity_can_be_granted_roles(emulator):
+    body = emulator.vault_body()
+    body["identity"] = {"type": "SystemAssigned"}
+    vault = emulator.arm("PUT", emulator.vault_path("bv-msi"), json=body).json()
+    principal = vault["identity"]["principalId"]
+    scope = f"/subscriptions/{emulator.subscription}/resourceGroups/rg-pg-eastus"
+    assert _put_assignment(emulator, scope, seed.READER_ROLE, principal).status_code == 201
+    assert emulator.arm("GET", f"{scope}/providers/Microsoft.Authorization/roleAssignments", api_version=AUTH_API,
+                        params={"$filter": f"principalId eq '{principal}'"}).json()["value"][0]["properties"][
+        "principalId"] == principal
+
+
 @pytest.mark.parametrize("role, principal, code", [
     ("00000000-0000-0000-0000-000000000000", None, "RoleDefinitionDoesNotExist"),
     (seed.READER_ROLE, "00000000-0000-0000-0000-000000000042", "PrincipalNotFound"),

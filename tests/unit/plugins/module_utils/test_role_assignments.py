@@ -599,15 +599,25 @@ def test_diff_present_and_absent():
     required = ra.required_assignments(PRINCIPAL, [server("pg1"), server("pg2")], "backup", "resource")
     planned = ra.plan(required, [existing(rg_scope(), LTR)])
     diff = ra.diff_present(planned)
-    assert [(d["role_definition_id"], d["scope"]) for d in diff["before"]] == [(LTR, rg_scope())]
-    assert [(d["role_definition_id"], d["scope"]) for d in diff["after"]] == [(LTR, rg_scope()), (READER, rg_scope())]
+    before, after = diff["before"]["role_assignments"], diff["after"]["role_assignments"]
+    assert [(d["role_definition_id"], d["scope"]) for d in before] == [(LTR, rg_scope())]
+    assert [(d["role_definition_id"], d["scope"]) for d in after] == [(LTR, rg_scope()), (READER, rg_scope())]
     removals = ra.plan_removal(required, [existing(rg_scope(), READER)])
     assert ra.diff_absent(removals) == {
-        "before": [
-            {"scope": rg_scope(), "role_name": "Reader", "role_definition_id": READER, "principal_id": PRINCIPAL}
-        ],
-        "after": [],
+        "before": {
+            "role_assignments": [
+                {"scope": rg_scope(), "role_name": "Reader", "role_definition_id": READER, "principal_id": PRINCIPAL}
+            ]
+        },
+        "after": {"role_assignments": []},
     }
+
+
+def test_diff_sides_are_dicts_for_ansible_callbacks():
+    # Ansible's diff callbacks serialise dicts (and take strings); a bare list breaks them ('list' has no splitlines).
+    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    for diff in (ra.diff_present(ra.plan(required, [])), ra.diff_absent([]), ra.diff_present([])):
+        assert isinstance(diff["before"], dict) and isinstance(diff["after"], dict)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -873,6 +883,19 @@ def test_missing_permission_message_names_caller_roles_scopes_and_who_can_fix_it
         assert line in message
     assert "on_missing_permission: template" in message
     assert "az deployment group create" in message
+
+
+def test_missing_permission_message_says_how_it_was_refused_and_what_was_done():
+    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    how = "its permissions do not include Microsoft.Authorization/roleAssignments/write on " + rg_scope()
+    message = ra.missing_permission_message("The caller", required[1:], how=how, created=1)
+    assert message.startswith(
+        f"The caller may not create role assignments ({how}), so only 1 of 2 grants were created."
+    )
+    still_needed = message.split("still needs:", 1)[1].split("Someone", 1)[0]
+    assert "Reader" not in still_needed
+    assert f"{required[1]['role_name']} ({LTR}) on {server('pg1')}" in message
+    assert "nothing was changed" not in message
 
 
 def test_missing_permission_message_without_a_caller_name():

@@ -1,0 +1,541 @@
+"""Microsoft.DataProtection backupVaults/backupPolicies: PUT, GET, list, DELETE, with the service's validation.
+
+Status codes follow the 2026-06-01 spec (BackupPolicies_*), its PolicyCRUD examples and recorded traffic
+(azure-cli-extensions dataprotection test recordings, api-version 2025-07-01):
+
+- PUT -> 200 + the policy (``x-ms-long-running-operation`` is not set on BackupPolicies_CreateOrUpdate; the
+  spec lists only 200). Creating and updating answer the same way.
+- GET -> 200 + the policy; 404 ``ResourceNotFound`` when it does not exist (or the vault does not).
+- list -> 200 ``{"value": [...], "nextLink"}`` (x-ms-pageable, nextLinkName ``nextLink``).
+- DELETE -> 200 with an empty body (what the recordings show), 204 when there is no such policy (the spec
+  lists both). No long-running operation.
+
+What the service does to a stored body (examples and recordings): it keeps only the fields of the model
+(an extra ``properties.name`` sent by the CLI is dropped), answers with ``properties`` first and then
+``id``, ``name``, ``type``, and adds the read-only ``tagInfo.id`` ``"<tagName>_"`` to every tagging
+criterion. Enum values come back in their canonical spelling whatever case they were sent in.
+
+Refusals (user errors: HTTP 400 with the service's ``UserFacingError`` additional info):
+
+- Deleting a policy that backup instances use: ``UserErrorDppPolicyObjectInUse``, "Cannot delete the backup
+  policy as one or more backup instances have been configured for protection with this policy." (seen in
+  hashicorp/terraform-provider-azurerm#20774: "unexpected status 400 with error: UserErrorDppPolicyObjectInUse").
+  Soft-deleted instances block it too: ``UserErrorPolicyAssociatedWithSoftDeletedItems`` (same provider, #25011).
+  Who uses a policy is answered by the named hooks ``policy_users`` and ``policy_soft_deleted_users``:
+  ``fn(store, policy_id) -> [instance names]`` (or None), registered by the backup instance module.
+- Updating a policy that backup instances use: ``UserErrorBMSUpdatePolicyNotSupported``, "Update of existing
+  policy is not supported." with the recommended action "Please create a new policy." (the real service's
+  body, MicrosoftDocs/azure-docs#78532). The real service has been seen to refuse every update of an existing
+  policy with this error; the emulator refuses only while the policy is in use, so that playbooks can change
+  a policy nothing uses yet, and a client must handle the refusal either way.
+- Invalid bodies: ``BMSUserErrorInvalidInput`` (what the service answers for policy input it rejects,
+  hashicorp/terraform-provider-azurerm#33493) with a message that names the JSON path. Checked for every
+  datasource: the model's required fields, discriminators (``objectType``), enum values, ISO 8601 durations
+  and the repeating-interval formats the spec lists. Checked for PostgreSQL Flexible Server (the support
+  matrix): one backup rule, weekly (``P1W``) schedules only, full backups to the vault store, exactly one
+  default retention rule, retention of at most 10 years, tags that name retention rules.
+"""
+
+import re
+
+from emulator import registry
+from emulator.arm import ArmError, ci_get, json_response, new_guid, paged
+from emulator.clock import parse_duration
+from emulator.resources.vaults import GROUP_RULE, PROVIDER, VAULT_TYPE, get_vault_or_404, invalid_input
+
+TABLE = "backupPolicies"
+POLICY_TYPE = f"{VAULT_TYPE}/backupPolicies"
+POLICIES_RULE = f"{GROUP_RULE}/backupVaults/<vault>/backupPolicies"
+POLICY_RULE = f"{POLICIES_RULE}/<policy>"
+
+PGFLEX = "Microsoft.DBforPostgreSQL/flexibleServers"
+# Datasource types Azure Backup vaults protect (the service's DatasourceTypes; "OssDB" is the old name of
+# PostgreSQL single-server databases that the spec examples still use).
+DATASOURCE_TYPES = (
+    PGFLEX,
+    "Microsoft.DBforPostgreSQL/servers/databases",
+    "OssDB",
+    "Microsoft.DBforMySQL/flexibleServers",
+    "Microsoft.Compute/disks",
+    "Microsoft.Storage/storageAccounts/blobServices",
+    "Microsoft.Storage/storageAccounts/adlsBlobServices",
+    "Microsoft.ContainerService/managedClusters",
+    "Microsoft.DocumentDB/databaseAccounts",
+    "Microsoft.ElasticSan/elasticSans/volumeGroups",
+)
+RULE_TYPES = ("AzureBackupRule", "AzureRetentionRule")
+DATASTORE_TYPES = ("OperationalStore", "VaultStore", "ArchiveStore")
+TRIGGER_TYPES = ("ScheduleBasedTriggerContext", "AdhocBasedTriggerContext")
+COPY_OPTIONS = ("CopyOnExpiryOption", "CustomCopyOption", "ImmediateCopyOption")
+ABSOLUTE_MARKERS = ("AllBackup", "FirstOfDay", "FirstOfMonth", "FirstOfWeek", "FirstOfYear")
+WEEKDAYS = ("Friday", "Monday", "Saturday", "Sunday", "Thursday", "Tuesday", "Wednesday")
+WEEK_NUMBERS = ("First", "Fourth", "Last", "Second", "Third")
+MONTHS = ("April", "August", "December", "February", "January", "July", "June", "March", "May", "November",
+          "October", "September")
+PGFLEX_MAX_RETENTION_DAYS = 10 * 365.25  # "up to 10 years"; P10Y, P120M and P521W pass, P522W does not
+
+# R/<start>/<period> with the start formats BackupSchedule.repeatingTimeIntervals lists (2026-06-01).
+_INTERVAL = re.compile(
+    r"^R/(?P<start>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:\d{2})?)/(?P<period>P\S+)$",
+    re.IGNORECASE,
+)
+_BAD_NAME_CHARS = re.compile(r"[<>%&:\\?/#*\x00-\x1f]")
+
+
+# ------------------------------------------------------------------------------------------------ errors
+
+
+def _bad(message, target):
+    return invalid_input(message, target)
+
+
+def _user_error(code, message, recommended):
+    """A refusal in the service's user-error shape, with its recommended action."""
+    info = {"code": code, "details": None, "innerError": None, "isRetryable": False, "isUserError": True,
+            "message": message, "properties": {"ActivityId": new_guid()}, "recommendedAction": [recommended],
+            "target": ""}
+    return ArmError(400, code, message, additionalInfo=[{"info": info, "type": "UserFacingError"}])
+
+
+# ------------------------------------------------------------------------------------------ field readers
+
+
+def _object(value, path):
+    if not isinstance(value, dict):
+        kind = "missing" if value is None else f"a {type(value).__name__}, not an object"
+        raise _bad(f"'{path}' is {kind}; a JSON object is required.", path)
+    return value
+
+
+def _list(value, path, required=True):
+    if value is None and not required:
+        return []
+    if not isinstance(value, list) or (required and not value):
+        raise _bad(f"'{path}' is required: a non-empty JSON array.", path)
+    return value
+
+
+def _string(value, path):
+    if not isinstance(value, str) or not value.strip():
+        raise _bad(f"'{path}' is required: a non-empty string.", path)
+    return value
+
+
+def _bool(value, path, required=False):
+    if value is None and not required:
+        return None
+    if not isinstance(value, bool):
+        raise _bad(f"'{path}' must be true or false.", path)
+    return value
+
+
+def _enum(value, allowed, path):
+    """The canonical spelling of an enum value (matched without case); 400 naming the path otherwise."""
+    if isinstance(value, str):
+        for item in allowed:
+            if item.lower() == value.strip().lower():
+                return item
+    raise _bad(f"Invalid value '{value}' for '{path}'. Allowed values are: {', '.join(sorted(allowed))}.", path)
+
+
+def _object_type(raw, allowed, path):
+    """The ``objectType`` discriminator of ``raw`` (one of ``allowed``)."""
+    kind = ci_get(raw, "objectType")
+    if kind is None:
+        raise _bad(f"'{path}.objectType' is required (one of {', '.join(allowed)}).", f"{path}.objectType")
+    return _enum(kind, allowed, f"{path}.objectType")
+
+
+def _duration(value, path):
+    """An ISO 8601 duration the service accepts; returns (text as sent, approximate length in days)."""
+    if not isinstance(value, str):
+        raise _bad(f"'{path}' is required: an ISO 8601 duration such as P30D, P12W, P12M or P10Y.", path)
+    try:
+        parts = parse_duration(value.strip())
+    except ValueError:
+        raise _bad(f"'{value}' in '{path}' is not a valid ISO 8601 duration such as P30D, P12W, P12M or "
+                   "P10Y.", path) from None
+    days = (parts.get("years", 0) * 365.25 + parts.get("months", 0) * 30.4375 + parts.get("weeks", 0) * 7
+            + parts.get("days", 0) + (parts.get("hours", 0) + parts.get("minutes", 0) / 60
+                                      + parts.get("seconds", 0) / 3600) / 24)
+    if days <= 0:
+        raise _bad(f"'{path}' must be a duration longer than zero; got '{value}'.", path)
+    return value.strip().upper(), days
+
+
+def _datastore(raw, path):
+    raw = _object(raw, path)
+    _object_type(raw, ("DataStoreInfoBase",), path)
+    return {"dataStoreType": _enum(ci_get(raw, "dataStoreType"), DATASTORE_TYPES, f"{path}.dataStoreType"),
+            "objectType": "DataStoreInfoBase"}
+
+
+# ------------------------------------------------------------------------------------------- body parsing
+
+
+def _parse_criterion(raw, path):
+    raw = _object(raw, path)
+    _object_type(raw, ("ScheduleBasedBackupCriteria",), path)
+    out = {}
+    for key, allowed in (("absoluteCriteria", ABSOLUTE_MARKERS), ("daysOfTheWeek", WEEKDAYS),
+                         ("monthsOfYear", MONTHS), ("weeksOfTheMonth", WEEK_NUMBERS)):
+        values = _list(ci_get(raw, key), f"{path}.{key}", required=False)
+        if values:
+            out[key] = [_enum(value, allowed, f"{path}.{key}[{index}]") for index, value in enumerate(values)]
+    days = _list(ci_get(raw, "daysOfMonth"), f"{path}.daysOfMonth", required=False)
+    if days:
+        parsed = []
+        for index, day in enumerate(days):
+            where = f"{path}.daysOfMonth[{index}]"
+            day = _object(day, where)
+            is_last = _bool(ci_get(day, "isLast"), f"{where}.isLast")
+            date = ci_get(day, "date")
+            if is_last:
+                parsed.append({"isLast": True})
+            elif isinstance(date, int) and not isinstance(date, bool) and 1 <= date <= 28:
+                parsed.append({"date": date, "isLast": False})
+            else:
+                raise _bad(f"'{where}' must be a date from 1 to 28 or isLast: true; got {day}.", where)
+        out["daysOfMonth"] = parsed
+    times = _list(ci_get(raw, "scheduleTimes"), f"{path}.scheduleTimes", required=False)
+    if times:
+        out["scheduleTimes"] = [_string(value, f"{path}.scheduleTimes[{index}]") for index, value in enumerate(times)]
+    if not out:
+        raise _bad(f"'{path}' selects no backups: set absoluteCriteria, daysOfTheWeek, weeksOfTheMonth, "
+                   "monthsOfYear or daysOfMonth.", path)
+    out["objectType"] = "ScheduleBasedBackupCriteria"
+    return out
+
+
+def _parse_tag(raw, path):
+    raw = _object(raw, path)
+    info = _object(ci_get(raw, "tagInfo"), f"{path}.tagInfo")
+    name = _string(ci_get(info, "tagName"), f"{path}.tagInfo.tagName")
+    priority = ci_get(raw, "taggingPriority")
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise _bad(f"'{path}.taggingPriority' is required: an integer.", f"{path}.taggingPriority")
+    is_default = _bool(ci_get(raw, "isDefault"), f"{path}.isDefault", required=True)
+    out = {"tagInfo": {"tagName": name}, "taggingPriority": priority, "isDefault": is_default}
+    criteria = _list(ci_get(raw, "criteria"), f"{path}.criteria", required=False)
+    if criteria:
+        out["criteria"] = [_parse_criterion(item, f"{path}.criteria[{index}]") for index, item in enumerate(criteria)]
+    elif not is_default:
+        raise _bad(f"'{path}.criteria' is required for a tag that is not the default one.", f"{path}.criteria")
+    return out
+
+
+def _parse_schedule(raw, path):
+    raw = _object(raw, path)
+    intervals = []
+    for index, text in enumerate(_list(ci_get(raw, "repeatingTimeIntervals"), f"{path}.repeatingTimeIntervals")):
+        where = f"{path}.repeatingTimeIntervals[{index}]"
+        match = _INTERVAL.match(text.strip()) if isinstance(text, str) else None
+        if not match:
+            raise _bad(f"'{text}' in '{where}' is not a repeating time interval of the form "
+                       "R/YYYY-MM-DDThh:mm:ss[.fff][Z|(+/-)hh:mm]/Duration.", where)
+        _duration(match.group("period"), where)
+        intervals.append(text.strip())
+    out = {"repeatingTimeIntervals": intervals}
+    zone = ci_get(raw, "timeZone")
+    if zone is not None:
+        out["timeZone"] = _string(zone, f"{path}.timeZone")
+    return out
+
+
+def _parse_trigger(raw, path):
+    raw = _object(raw, path)
+    kind = _object_type(raw, TRIGGER_TYPES, path)
+    if kind == "AdhocBasedTriggerContext":
+        tag = _object(ci_get(raw, "taggingCriteria"), f"{path}.taggingCriteria")
+        info = _object(ci_get(tag, "tagInfo"), f"{path}.taggingCriteria.tagInfo")
+        name = _string(ci_get(info, "tagName"), f"{path}.taggingCriteria.tagInfo.tagName")
+        return {"taggingCriteria": {"tagInfo": {"tagName": name}}, "objectType": kind}
+    schedule = _parse_schedule(ci_get(raw, "schedule"), f"{path}.schedule")
+    tags = [_parse_tag(item, f"{path}.taggingCriteria[{index}]")
+            for index, item in enumerate(_list(ci_get(raw, "taggingCriteria"), f"{path}.taggingCriteria"))]
+    return {"schedule": schedule, "taggingCriteria": tags, "objectType": kind}
+
+
+def _parse_backup_rule(raw, path, name):
+    out = {}
+    params = ci_get(raw, "backupParameters")
+    if params is not None:
+        params = _object(params, f"{path}.backupParameters")
+        _object_type(params, ("AzureBackupParams",), f"{path}.backupParameters")
+        out["backupParameters"] = {"backupType": _string(ci_get(params, "backupType"),
+                                                         f"{path}.backupParameters.backupType"),
+                                   "objectType": "AzureBackupParams"}
+    out["trigger"] = _parse_trigger(ci_get(raw, "trigger"), f"{path}.trigger")
+    out["dataStore"] = _datastore(ci_get(raw, "dataStore"), f"{path}.dataStore")
+    out.update(name=name, objectType="AzureBackupRule")
+    return out
+
+
+def _parse_lifecycle(raw, path):
+    raw = _object(raw, path)
+    delete_after = _object(ci_get(raw, "deleteAfter"), f"{path}.deleteAfter")
+    _object_type(delete_after, ("AbsoluteDeleteOption",), f"{path}.deleteAfter")
+    duration, days = _duration(ci_get(delete_after, "duration"), f"{path}.deleteAfter.duration")
+    out = {"deleteAfter": {"objectType": "AbsoluteDeleteOption", "duration": duration}}
+    copies = ci_get(raw, "targetDataStoreCopySettings")
+    if copies is not None:
+        parsed = []
+        for index, item in enumerate(_list(copies, f"{path}.targetDataStoreCopySettings", required=False)):
+            where = f"{path}.targetDataStoreCopySettings[{index}]"
+            item = _object(item, where)
+            copy_after = _object(ci_get(item, "copyAfter"), f"{where}.copyAfter")
+            kind = _object_type(copy_after, COPY_OPTIONS, f"{where}.copyAfter")
+            option = {"objectType": kind}
+            if kind == "CustomCopyOption":
+                option = {"duration": _duration(ci_get(copy_after, "duration"), f"{where}.copyAfter.duration")[0],
+                          "objectType": kind}
+            parsed.append({"copyAfter": option, "dataStore": _datastore(ci_get(item, "dataStore"),
+                                                                        f"{where}.dataStore")})
+        out["targetDataStoreCopySettings"] = parsed
+    out["sourceDataStore"] = _datastore(ci_get(raw, "sourceDataStore"), f"{path}.sourceDataStore")
+    return out, days
+
+
+def _parse_retention_rule(raw, path, name):
+    cycles = _list(ci_get(raw, "lifecycles"), f"{path}.lifecycles")
+    lifecycles, longest = [], 0
+    for index, item in enumerate(cycles):
+        cycle, days = _parse_lifecycle(item, f"{path}.lifecycles[{index}]")
+        lifecycles.append(cycle)
+        longest = max(longest, days)
+    out = {"lifecycles": lifecycles}
+    is_default = _bool(ci_get(raw, "isDefault"), f"{path}.isDefault")
+    if is_default is not None:
+        out["isDefault"] = is_default
+    out.update(name=name, objectType="AzureRetentionRule")
+    return out, longest
+
+
+def parse_policy(body):
+    """The stored properties of a PUT body (model fields only, canonical enums); ArmError if the service refuses."""
+    body = _object(body, "body")
+    props = _object(ci_get(body, "properties"), "properties")
+    _object_type(props, ("BackupPolicy",), "properties")
+    kinds = _list(ci_get(props, "datasourceTypes"), "properties.datasourceTypes")
+    if len(kinds) != 1:
+        raise _bad("'properties.datasourceTypes' must name exactly one datasource type.", "properties.datasourceTypes")
+    kind = _string(kinds[0], "properties.datasourceTypes[0]")
+    for known in DATASOURCE_TYPES:
+        if known.lower() == kind.strip().lower():
+            kind = known
+            break
+    else:
+        raise invalid_input(f"Datasource type '{kind}' is not supported by Azure Backup vaults. Supported types: "
+                            f"{', '.join(DATASOURCE_TYPES)}.", "properties.datasourceTypes[0]",
+                            code="BMSUserErrorInvalidInput")
+    rules, seen, longest = [], set(), {}
+    for index, raw in enumerate(_list(ci_get(props, "policyRules"), "properties.policyRules")):
+        path = f"properties.policyRules[{index}]"
+        raw = _object(raw, path)
+        name = _string(ci_get(raw, "name"), f"{path}.name")
+        rule_type = _object_type(raw, RULE_TYPES, path)
+        if name.lower() in seen:
+            raise _bad(f"Rule name '{name}' is used by more than one policy rule; rule names must be unique.",
+                       f"{path}.name")
+        seen.add(name.lower())
+        if rule_type == "AzureBackupRule":
+            rules.append(_parse_backup_rule(raw, path, name))
+        else:
+            rule, days = _parse_retention_rule(raw, path, name)
+            rules.append(rule)
+            longest[name] = days
+    _check_references(rules)
+    if kind == PGFLEX:
+        _check_pgflex(rules, longest)
+    return {"policyRules": rules, "datasourceTypes": [kind], "objectType": "BackupPolicy"}
+
+
+def _check_references(rules):
+    """One default retention rule; tags name retention rules; the default tag is the default rule's."""
+    retention = {rule["name"].lower(): rule for rule in rules if rule["objectType"] == "AzureRetentionRule"}
+    defaults = [rule for rule in retention.values() if rule.get("isDefault")]
+    if not defaults:
+        raise _bad("The policy has no default retention rule: add an AzureRetentionRule with isDefault true "
+                   "(named Default) to keep the backups no other rule claims.", "properties.policyRules")
+    stores = {}
+    for rule in defaults:
+        for cycle in rule["lifecycles"]:
+            store = cycle["sourceDataStore"]["dataStoreType"]
+            if store in stores:
+                raise _bad(f"Retention rules '{stores[store]}' and '{rule['name']}' are both the default for the "
+                           f"{store}; a policy has one default retention rule per data store.",
+                           "properties.policyRules")
+            stores[store] = rule["name"]
+    for position, rule in enumerate(rules):
+        trigger = rule.get("trigger") or {}
+        if trigger.get("objectType") != "ScheduleBasedTriggerContext":
+            continue
+        tags = trigger["taggingCriteria"]
+        names = set()
+        for index, tag in enumerate(tags):
+            where = f"properties.policyRules[{position}].trigger.taggingCriteria[{index}]"
+            name = tag["tagInfo"]["tagName"]
+            if name.lower() in names:
+                raise _bad(f"Tag '{name}' is defined more than once.", f"{where}.tagInfo.tagName")
+            names.add(name.lower())
+            target = retention.get(name.lower())
+            if target is None:
+                raise _bad(f"Tag '{name}' does not match any retention rule of the policy (rules: "
+                           f"{', '.join(sorted(rule['name'] for rule in retention.values()))}).",
+                           f"{where}.tagInfo.tagName")
+            if bool(tag["isDefault"]) != bool(target.get("isDefault")):
+                raise _bad(f"Tag '{name}' has isDefault {str(tag['isDefault']).lower()} but its retention rule "
+                           f"has isDefault {str(bool(target.get('isDefault'))).lower()}.", f"{where}.isDefault")
+        if not any(tag["isDefault"] for tag in tags):
+            raise _bad("The backup rule has no default tag: add a tagging criterion with isDefault true for the "
+                       "default retention rule.", f"properties.policyRules[{position}].trigger.taggingCriteria")
+
+
+def _check_pgflex(rules, longest):
+    """PostgreSQL Flexible Server: one weekly full backup to the vault store, retention up to 10 years."""
+    label = "Azure Database for PostgreSQL flexible servers"
+    for position, rule in enumerate(rules):
+        path = f"properties.policyRules[{position}]"
+        if rule["objectType"] == "AzureRetentionRule":
+            if longest[rule["name"]] > PGFLEX_MAX_RETENTION_DAYS:
+                raise _bad(f"Retention rule '{rule['name']}' keeps backups longer than the maximum of 10 years "
+                           f"supported for {label}.", f"{path}.lifecycles")
+            if not any(cycle["sourceDataStore"]["dataStoreType"] == "VaultStore" for cycle in rule["lifecycles"]):
+                raise _bad(f"Retention rule '{rule['name']}' must have a lifecycle for the VaultStore.",
+                           f"{path}.lifecycles")
+            continue
+        if rule["dataStore"]["dataStoreType"] != "VaultStore":
+            raise _bad(f"{label} are backed up to the VaultStore only; got {rule['dataStore']['dataStoreType']}.",
+                       f"{path}.dataStore.dataStoreType")
+        backup_type = (rule.get("backupParameters") or {}).get("backupType")
+        if not isinstance(backup_type, str) or backup_type.lower() != "full":
+            raise _bad(f"{label} support Full backups only; got backupType '{backup_type}'.",
+                       f"{path}.backupParameters.backupType")
+        if rule["trigger"]["objectType"] != "ScheduleBasedTriggerContext":
+            raise _bad(f"The backup rule of a policy for {label} needs a ScheduleBasedTriggerContext.",
+                       f"{path}.trigger.objectType")
+        for index, text in enumerate(rule["trigger"]["schedule"]["repeatingTimeIntervals"]):
+            period = _INTERVAL.match(text).group("period")
+            if period.upper() != "P1W":
+                raise _bad(f"Backup schedule '{text}' is not supported for {label}: only weekly schedules "
+                           "(repeating interval period P1W, on one or more days of the week) are supported.",
+                           f"{path}.trigger.schedule.repeatingTimeIntervals[{index}]")
+    if sum(1 for rule in rules if rule["objectType"] == "AzureBackupRule") != 1:
+        raise _bad(f"A policy for {label} needs exactly one backup rule (AzureBackupRule).", "properties.policyRules")
+
+
+# --------------------------------------------------------------------------------------------- rendering
+
+
+def _with_tag_ids(properties):
+    """A copy of the stored properties with the read-only ``tagInfo.id`` the service adds."""
+    rules = []
+    for rule in properties["policyRules"]:
+        trigger = rule.get("trigger")
+        if trigger and isinstance(trigger.get("taggingCriteria"), list):
+            tags = [dict(tag, tagInfo={"tagName": tag["tagInfo"]["tagName"],
+                                       "id": f"{tag['tagInfo']['tagName']}_"}) for tag in trigger["taggingCriteria"]]
+            rule = dict(rule, trigger=dict(trigger, taggingCriteria=tags))
+        elif trigger and isinstance(trigger.get("taggingCriteria"), dict):
+            name = trigger["taggingCriteria"]["tagInfo"]["tagName"]
+            rule = dict(rule, trigger=dict(trigger, taggingCriteria={"tagInfo": {"tagName": name, "id": f"{name}_"}}))
+        rules.append(rule)
+    return dict(properties, policyRules=rules)
+
+
+def render_policy(record):
+    """The policy as the service returns it."""
+    return {"properties": _with_tag_ids(record["properties"]), "id": record["id"], "name": record["name"],
+            "type": POLICY_TYPE}
+
+
+def find_policy(store, policy_id):
+    """The stored policy record (``render_policy`` gives its body) or None; for other resource modules."""
+    return store.table(TABLE).get((policy_id or "").rstrip("/").lower())
+
+
+def policy_users(store, policy_id):
+    """Names of the live backup instances that use a policy (``policy_users`` hooks)."""
+    return sorted({name for names in registry.call_hooks("policy_users", store, policy_id) for name in names})
+
+
+def _soft_deleted_users(store, policy_id):
+    return sorted({name for names in registry.call_hooks("policy_soft_deleted_users", store, policy_id)
+                   for name in names})
+
+
+def _policy_id(vault, name):
+    return f"{vault['id']}/backupPolicies/{name}"
+
+
+# ------------------------------------------------------------------------------------------------ routes
+
+
+@registry.route(POLICY_RULE, ["PUT"], action=f"{POLICY_TYPE}/write", provider=PROVIDER)
+def put_policy(request):
+    vault = get_vault_or_404(request)
+    name = request.values["policy"]
+    if _BAD_NAME_CHARS.search(name) or len(name) > 150:
+        raise _bad(f"The backup policy name '{name}' is invalid: use at most 150 letters, digits, hyphens and "
+                   "underscores.", "name")
+    properties = parse_policy(request.json_object())
+    policy_id = _policy_id(vault, name)
+    existing = find_policy(request.store, policy_id)
+    if existing is not None and existing["properties"] != properties:
+        if policy_users(request.store, existing["id"]):
+            raise _user_error("UserErrorBMSUpdatePolicyNotSupported", "Update of existing policy is not supported.",
+                              "Please create a new policy.")
+    record = existing or {"id": policy_id, "name": name, "vaultId": vault["id"]}
+    record["properties"] = properties
+    request.store.table(TABLE)[policy_id.lower()] = record
+    return json_response(200, render_policy(record))
+
+
+@registry.route(POLICY_RULE, ["GET"], action=f"{POLICY_TYPE}/read", provider=PROVIDER)
+def get_policy(request):
+    vault = get_vault_or_404(request)
+    record = find_policy(request.store, _policy_id(vault, request.values["policy"]))
+    if record is None:
+        raise ArmError(404, "ResourceNotFound",
+                       f"The Resource '{POLICY_TYPE}/{request.values['vault']}/{request.values['policy']}' under "
+                       f"resource group '{request.values['resource_group']}' was not found. For more details please "
+                       "go to https://aka.ms/ARMResourceNotFoundFix")
+    return json_response(200, render_policy(record))
+
+
+@registry.route(POLICIES_RULE, ["GET"], action=f"{POLICY_TYPE}/read", provider=PROVIDER)
+def list_policies(request):
+    vault = get_vault_or_404(request)
+    prefix = f"{vault['id']}/backupPolicies/".lower()
+    items = [render_policy(record) for key, record in sorted(request.store.table(TABLE).items())
+             if key.startswith(prefix)]
+    return paged(request, items)
+
+
+@registry.route(POLICY_RULE, ["DELETE"], action=f"{POLICY_TYPE}/delete", provider=PROVIDER)
+def delete_policy(request):
+    vault = get_vault_or_404(request)
+    record = find_policy(request.store, _policy_id(vault, request.values["policy"]))
+    if record is None:
+        return json_response(204)
+    if policy_users(request.store, record["id"]):
+        raise _user_error("UserErrorDppPolicyObjectInUse",
+                          "Cannot delete the backup policy as one or more backup instances have been configured for "
+                          "protection with this policy.",
+                          "Stop protection of the backup instances that use this policy, or move them to another "
+                          "policy, and retry the operation.")
+    if _soft_deleted_users(request.store, record["id"]):
+        raise _user_error("UserErrorPolicyAssociatedWithSoftDeletedItems",
+                          "Cannot delete Backup Policy as it is associated with soft deleted items",
+                          "Delete the soft deleted backup instances permanently, or wait until their soft delete "
+                          "retention ends, and retry the operation.")
+    request.store.table(TABLE).pop(record["id"].lower(), None)
+    return json_response(200)
+
+
+@registry.hook("vault_deleted")
+def _drop_vault_policies(store, vault_record):
+    """Policies go with their vault."""
+    prefix = f"{vault_record['id']}/backupPolicies/".lower()
+    for key in [key for key in store.table(TABLE) if key.startswith(prefix)]:
+        del store.table(TABLE)[key]

@@ -1,0 +1,301 @@
+# Copyright: azbackup.dataprotection contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: pgflex_backup_instance
+short_description: Protect an Azure Database for PostgreSQL Flexible Server in a Backup vault
+version_added: 0.1.0
+description:
+  - Manages the backup instance (C(Microsoft.DataProtection/backupVaults/backupInstances)) that protects a
+    PostgreSQL Flexible Server with a long-term retention backup policy of a Backup vault.
+  - Before anything is written it checks that the vault and the server exist and are in the same region, that the
+    policy exists in the vault and is made for PostgreSQL Flexible Server, that the vault has the identity asked for,
+    and that the server is not larger than vaulted backup supports (1 TB).
+  - For a new instance it then asks the service to validate the configuration (validateForBackup). While that fails
+    only because the vault identity's access is missing or not yet effective (role assignments take minutes to
+    propagate), it retries with a growing pause for at most O(validation_timeout) seconds, then fails with the
+    service's message, the missing roles and the M(azbackup.dataprotection.pgflex_role_assignment) task that grants
+    them. No fixed sleep is needed after granting roles in the same play.
+  - After the instance is created the module waits until the service reports C(ProtectionConfigured); a
+    C(ProtectionError) fails with the service's error code, message and recommended action.
+  - The policy and the identity change in place. The server of an instance cannot change.
+author:
+  - azbackup maintainers (@azbackup)
+options:
+  name:
+    description:
+      - Name of the backup instance.
+      - When not set, the instance that already protects the server in the vault is used whatever its name (so
+        instances created in the portal or with the Azure CLI are adopted), and a new one is named
+        C(<server>-<server>-<uuid>) like the Azure CLI does, with a uuid derived from the server's resource id so
+        that reruns and parallel runs pick the same name.
+    type: str
+  policy_name:
+    description:
+      - Name of the backup policy in the vault. Required with O(state=present) unless O(policy_id) is set.
+      - Changing it on an existing instance updates the instance in place.
+    type: str
+  policy_id:
+    description:
+      - Resource id of the backup policy, instead of O(policy_name). It must be a policy of the vault.
+    type: str
+  identity:
+    description:
+      - Which managed identity of the vault reaches the server. V(system_assigned), or the resource id of a
+        user-assigned identity attached to the vault.
+      - When not set, an existing instance keeps its identity and a new one uses the vault's system-assigned identity.
+        A vault that has only user-assigned identities needs this option.
+    type: str
+    aliases: [user_assigned_identity_id]
+  state:
+    description:
+      - V(present) protects the server (and resumes protection or backups that were stopped or suspended).
+      - V(stopped) stops protection and keeps the existing recovery points (they no longer expire).
+      - V(suspended) stops scheduled backups; existing recovery points keep expiring by the policy.
+      - V(absent) deletes the instance; in a vault with soft delete the instance and its recovery points are kept
+        as a soft-deleted instance for the vault's retention period.
+    type: str
+    choices: [present, absent, stopped, suspended]
+    default: present
+  validate:
+    description:
+      - Ask the service to validate access before creating the instance (validateForBackup), retrying while access
+        is missing or propagating. The read-only checks (region, policy, identity, size) always run.
+    type: bool
+    default: true
+  validation_timeout:
+    description:
+      - Seconds to keep retrying validation while it fails because the vault identity's roles are missing or not
+        yet effective. V(0) validates once.
+    type: int
+    default: 300
+  on_unsupported_size:
+    description:
+      - What to do when the server's storage is larger than the 1 TB vaulted backup supports.
+      - V(warn) protects it anyway with a warning; V(fail) refuses before anything is written.
+    type: str
+    choices: [warn, fail]
+    default: warn
+  wait:
+    description:
+      - Wait until the protection state is reached (C(ProtectionConfigured), C(ProtectionStopped),
+        C(BackupSchedulesSuspended)) or the instance is gone.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait at most for each long-running operation and for the protection state.
+    type: int
+    default: 600
+extends_documentation_fragment:
+  - azbackup.dataprotection.azure
+  - azbackup.dataprotection.vault
+  - azbackup.dataprotection.server
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Runs every read-only check, compares the vault identity's role assignments with the roles the server
+        needs (reported in RV(validation)), and returns the predicted instance. Writes nothing, and does not call
+        validateForBackup (a POST).
+  diff_mode:
+    support: full
+    description: Shows the instance's server, policy, identity and state before and after.
+  action_group:
+    support: full
+    membership: [azbackup.dataprotection.azure]
+    description: Use C(group/azbackup.dataprotection.azure) in C(module_defaults) to set the auth options once.
+seealso:
+  - module: azbackup.dataprotection.pgflex_role_assignment
+  - module: azbackup.dataprotection.pgflex_backup_instance_info
+  - module: azbackup.dataprotection.pgflex_ondemand_backup
+  - module: azbackup.dataprotection.backup_job_info
+notes:
+  - The vault's identity needs Reader on the server's resource group and the PostgreSQL Flexible Server Long Term
+    Retention Backup Role on the server; grant them with M(azbackup.dataprotection.pgflex_role_assignment).
+  - validateForBackup, stop, suspend, resume and delete are long-running operations; each is bounded by
+    O(wait_timeout).
+"""
+
+EXAMPLES = r"""
+- name: Grant the vault's identity the roles it needs
+  azbackup.dataprotection.pgflex_role_assignment:
+    vault_name: bv-pg-prod-eastus
+    resource_group: rg-backup
+    server_name: pg-orders
+    server_resource_group: rg-pg
+
+- name: Protect the server (retries validation while the new roles propagate)
+  azbackup.dataprotection.pgflex_backup_instance:
+    vault_name: bv-pg-prod-eastus
+    resource_group: rg-backup
+    server_name: pg-orders
+    server_resource_group: rg-pg
+    policy_name: pg-weekly-ltr
+    validation_timeout: 600
+
+- name: Move the instance to another policy (in place)
+  azbackup.dataprotection.pgflex_backup_instance:
+    vault_name: bv-pg-prod-eastus
+    resource_group: rg-backup
+    server_name: pg-orders
+    server_resource_group: rg-pg
+    policy_name: pg-weekly-ltr-10y
+
+- name: Stop backups for a maintenance window, keeping recovery points per policy
+  azbackup.dataprotection.pgflex_backup_instance:
+    vault_name: bv-pg-prod-eastus
+    resource_group: rg-backup
+    server_name: pg-orders
+    server_resource_group: rg-pg
+    state: suspended
+
+- name: Protect with a user-assigned identity of the vault
+  azbackup.dataprotection.pgflex_backup_instance:
+    vault_id: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv1
+    server_id: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-pg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-orders
+    policy_name: pg-weekly-ltr
+    identity: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-backup/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-backup
+
+- name: Stop protecting and delete the backup instance
+  azbackup.dataprotection.pgflex_backup_instance:
+    vault_name: bv-pg-prod-eastus
+    resource_group: rg-backup
+    server_name: pg-orders
+    server_resource_group: rg-pg
+    state: absent
+"""
+
+RETURN = r"""
+backup_instance:
+  description: The backup instance after the task (predicted in check mode); empty after O(state=absent).
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Resource id of the backup instance.
+      type: str
+    name:
+      description: Name of the backup instance.
+      type: str
+      sample: pg-orders-pg-orders-0f4b2a9e-6c1d-5e3f-8a7b-9c0d1e2f3a4b
+    friendly_name:
+      description: Friendly name (the server name).
+      type: str
+    server_id:
+      description: Resource id of the protected server.
+      type: str
+    server_name:
+      description: Name of the protected server.
+      type: str
+    server_location:
+      description: Region of the server.
+      type: str
+    policy_id:
+      description: Resource id of the backup policy.
+      type: str
+    policy_name:
+      description: Name of the backup policy.
+      type: str
+    identity:
+      description: C(system_assigned) or the resource id of the user-assigned identity the instance uses.
+      type: str
+    protection_status:
+      description: Azure's C(protectionStatus.status).
+      type: str
+      sample: ProtectionConfigured
+    current_protection_state:
+      description: Azure's C(currentProtectionState).
+      type: str
+      sample: ProtectionConfigured
+    state:
+      description: >-
+        The state in this module's terms: C(present), C(stopped), C(suspended), C(configuring), C(error),
+        C(not_protected).
+      type: str
+    provisioning_state:
+      description: Azure's provisioning state.
+      type: str
+    error:
+      description: The service's protection error (code, message, recommended_action, ...), null when none.
+      type: dict
+validation:
+  description:
+    - What was checked before writing (regions, identity and its principal, size warnings) and how the service
+      validation went (C(service_validation) passed / failed / skipped / not needed, C(attempts), C(waited_seconds)).
+    - In check mode, C(roles) lists the required roles with C(existing), C(inherited) or C(missing), and
+      C(missing_roles) and C(fix_task) say what to grant.
+  returned: when O(state) is not V(absent)
+  type: dict
+soft_deleted:
+  description: Whether the deleted instance is kept in the vault's soft delete.
+  returned: when O(state=absent)
+  type: bool
+deleted_instance:
+  description: The instance that was (or in check mode would be) deleted.
+  returned: when O(state=absent) and an instance existed
+  type: dict
+note:
+  description: What soft delete means for the deleted instance.
+  returned: when O(state=absent) and the vault has soft delete
+  type: str
+"""
+
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+
+
+def argument_spec():
+    spec = references.vault_argument_spec()
+    spec.update(references.server_argument_spec())
+    spec.update(
+        name=dict(type="str"),
+        policy_name=dict(type="str"),
+        policy_id=dict(type="str"),
+        identity=dict(type="str", aliases=["user_assigned_identity_id"]),
+        state=dict(type="str", choices=list(backup_instances.STATES), default="present"),
+        validate=dict(type="bool", default=True),
+        validation_timeout=dict(type="int", default=300),
+        on_unsupported_size=dict(type="str", choices=list(backup_instances.SIZE_ACTIONS), default="warn"),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=600),
+    )
+    return spec
+
+
+MODULE_RULES = dict(
+    mutually_exclusive=[["vault_name", "vault_id"], ["server_name", "server_id"], ["policy_name", "policy_id"]],
+    required_one_of=[["vault_name", "vault_id"], ["server_name", "server_id"]],
+    required_by={"vault_name": "resource_group", "server_name": "server_resource_group"},
+    required_if=[["state", "present", ["policy_name", "policy_id"], True]],
+)
+
+
+def main():
+    azure = AzureBackupModule(argument_spec(), **MODULE_RULES)
+    params = azure.params
+    identity = params["identity"]
+    if identity and identity != "system_assigned":
+        try:
+            references.parse_typed_id(identity, backup_instances.USER_ASSIGNED_IDENTITY_TYPE, "identity")
+        except references.ReferenceInputError as exc:
+            azure.fail(str(exc) + " Use system_assigned for the vault's system-assigned identity.")
+    for option in ("validation_timeout", "wait_timeout"):
+        if params[option] < 0:
+            azure.fail("{0} must be 0 or more seconds.".format(option))
+    server_id = backup_instances.server_id_from_params(azure)
+    api = backup_instances.connect(azure)
+    try:
+        if params["state"] == "absent":
+            with azure.azure_errors("deleting the backup instance of {0}".format(server_id)):
+                changed, diff, extra = backup_instances.ensure_absent(api, params, server_id, azure.check_mode)
+            azure.exit(changed, diff=diff, backup_instance={}, **extra)
+        with azure.azure_errors("protecting {0}".format(server_id)):
+            changed, instance, diff, extra = backup_instances.ensure_present(
+                api, params, server_id, azure.check_mode, azure.warn)
+    except backup_instances.InstanceInputError as exc:
+        azure.fail(str(exc), **exc.extra)
+    azure.exit(changed, diff=diff, backup_instance=instance, **extra)
+
+
+if __name__ == "__main__":
+    main()

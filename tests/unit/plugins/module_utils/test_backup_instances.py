@@ -1,0 +1,792 @@
+"""Backup instance logic against a fake Data Protection client: checks before writes, validation retries,
+protection states, check mode, adoption, stop/suspend/resume, deletion, on-demand backup and info."""
+
+import copy
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances as bi
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import pgflex
+
+SUB = "11111111-1111-1111-1111-111111111111"
+RG_PREFIX = "/subscriptions/{0}/resourceGroups/".format(SUB)
+VAULT_ID = RG_PREFIX + "rg-backup/providers/Microsoft.DataProtection/backupVaults/bv1"
+SERVER_ID = RG_PREFIX + "rg-pg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg1"
+SERVER_RG = RG_PREFIX + "rg-pg"
+OTHER_SERVER_ID = SERVER_ID.replace("pg1", "pg2")
+POLICY_ID = VAULT_ID + "/backupPolicies/weekly"
+POLICY2_ID = VAULT_ID + "/backupPolicies/weekly-10y"
+UAI_ID = RG_PREFIX + "rg-backup/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1"
+SYSTEM_PID = "aaaaaaaa-0000-4000-8000-000000000001"
+UAI_PID = "aaaaaaaa-0000-4000-8000-000000000002"
+READER = pgflex.ROLE_READER
+LTR = pgflex.ROLE_PGFLEX_LTR_BACKUP
+
+WRITES = ("validate", "put", "stop", "suspend", "resume_protection", "resume_backups", "delete", "adhoc")
+
+
+def vault_body(location="eastus", identity=None, soft_delete="On"):
+    return {
+        "id": VAULT_ID, "name": "bv1", "location": location,
+        "identity": identity if identity is not None else {"type": "SystemAssigned", "principalId": SYSTEM_PID},
+        "properties": {"securitySettings": {"softDeleteSettings": {
+            "state": soft_delete, "retentionDurationInDays": 14.0}}},
+    }
+
+
+def policy_body(name="weekly", datasource=pgflex.DATASOURCE_TYPE):
+    return {
+        "id": VAULT_ID + "/backupPolicies/" + name, "name": name,
+        "properties": {
+            "objectType": "BackupPolicy", "datasourceTypes": [datasource],
+            "policyRules": [
+                {"objectType": "AzureBackupRule", "name": "BackupWeekly"},
+                {"objectType": "AzureRetentionRule", "name": "Default", "isDefault": True},
+                {"objectType": "AzureRetentionRule", "name": "Weekly"},
+            ],
+        },
+    }
+
+
+def server_body(server_id=SERVER_ID, location="eastus", size=128):
+    return {"id": server_id, "name": server_id.rsplit("/", 1)[-1], "location": location,
+            "properties": {"storage": {"storageSizeGB": size}}}
+
+
+def assignment(role, scope, principal=SYSTEM_PID):
+    return {"id": scope + "/providers/Microsoft.Authorization/roleAssignments/x-" + role[:4],
+            "properties": {"roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/" + role,
+                           "principalId": principal, "scope": scope}}
+
+
+GRANTED = [assignment(READER, SERVER_RG), assignment(LTR, SERVER_ID)]
+
+
+def instance_body(name, server_id=SERVER_ID, policy_id=POLICY_ID, state="ProtectionConfigured", error=None,
+                  identity=None):
+    status = {"ProtectionConfigured": "ProtectionConfigured", "ConfiguringProtection": "ConfiguringProtection",
+              "UpdatingProtection": "ConfiguringProtection", "ProtectionError": "ConfiguringProtectionFailed",
+              "ProtectionStopped": "ProtectionStopped", "BackupSchedulesSuspended": "ProtectionStopped"}[state]
+    body = pgflex.instance_body(server_body(server_id), policy_id, identity)
+    body.update(id=VAULT_ID + "/backupInstances/" + name, name=name,
+                type="Microsoft.DataProtection/backupVaults/backupInstances")
+    body["properties"].update(currentProtectionState=state, provisioningState="Succeeded",
+                              protectionStatus={"status": status})
+    if error:
+        body["properties"]["protectionStatus"]["errorDetails"] = error
+    return body
+
+
+def http_error(code, message, status=400, details=None):
+    exc = HttpResponseError(message="({0}) {1}".format(code, message))
+    exc.status_code = status
+    error = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+
+    class Response:
+        status_code = status
+
+        def json(self):
+            return {"status": "Failed", "error": error}
+
+    exc.response = Response()
+    return exc
+
+
+class Poller:
+    def __init__(self, result=None, error=None):
+        self._result = result
+        self._error = error
+
+    def wait(self, timeout=None):
+        return None
+
+    def done(self):
+        return True
+
+    def status(self):
+        return "Failed" if self._error else "Succeeded"
+
+    def result(self):
+        if self._error:
+            raise self._error
+        return self._result
+
+
+class Fake:
+    """Every SDK operation group the modules use, over one in-memory vault."""
+
+    def __init__(self, vault=None, policies=None, instances=None, jobs=None, points=None):
+        self.vault = vault_body() if vault is None else vault
+        self.policies = {p["name"]: p for p in (policies if policies is not None else [policy_body()])}
+        self.instances = {i["name"]: i for i in instances or []}
+        self.jobs_store = {j["name"]: j for j in jobs or []}
+        self.points = points or {}
+        self.calls = []
+        self.validation_errors = []      # errors validateForBackup returns, one per call; then it passes
+        self.after_put = "ProtectionConfigured"
+        self.after_put_error = None
+        self.configuring_polls = 1       # GETs that still say ConfiguringProtection after a PUT
+        self.pending = {}
+        self.adhoc_job = None
+        self.backup_vaults = self
+        self.backup_policies = _Policies(self)
+        self.backup_instances = _Instances(self)
+        self.deleted_backup_instances = _Deleted(self)
+        self.jobs = _Jobs(self)
+        self.recovery_points = _Points(self)
+
+    def get(self, resource_group, name):  # backup_vaults.get
+        if self.vault is None:
+            raise ResourceNotFoundError("vault not found")
+        return self.vault
+
+    def writes(self):
+        return [call for call in self.calls if call[0] in WRITES]
+
+
+class _Policies:
+    def __init__(self, fake):
+        self.fake = fake
+
+    def get(self, resource_group, vault, name):
+        if name not in self.fake.policies:
+            raise ResourceNotFoundError("policy not found")
+        return self.fake.policies[name]
+
+
+class _Deleted:
+    def __init__(self, fake):
+        self.fake = fake
+
+    def get(self, resource_group, vault, name):
+        raise ResourceNotFoundError("no")
+
+
+class _Instances:
+    def __init__(self, fake):
+        self.fake = fake
+
+    def list(self, resource_group, vault):
+        return [copy.deepcopy(i) for i in self.fake.instances.values()]
+
+    def get(self, resource_group, vault, name):
+        fake = self.fake
+        if name not in fake.instances:
+            raise ResourceNotFoundError("instance not found")
+        if name in fake.pending:
+            remaining, final = fake.pending[name]
+            if remaining <= 0:
+                fake.instances[name]["properties"]["currentProtectionState"] = final[0]
+                fake.instances[name]["properties"]["protectionStatus"] = final[1]
+                del fake.pending[name]
+            else:
+                fake.pending[name] = (remaining - 1, final)
+        return copy.deepcopy(fake.instances[name])
+
+    def begin_validate_for_backup(self, resource_group, vault, body):
+        self.fake.calls.append(("validate", body))
+        if self.fake.validation_errors:
+            return Poller(error=self.fake.validation_errors.pop(0))
+        return Poller({"jobId": "v1", "objectType": "OperationJobExtendedInfo"})
+
+    def begin_create_or_update(self, resource_group, vault, name, body):
+        fake = self.fake
+        fake.calls.append(("put", name, copy.deepcopy(body)))
+        created = copy.deepcopy(body)
+        created.update(id=VAULT_ID + "/backupInstances/" + name, name=name)
+        transitional = "UpdatingProtection" if name in fake.instances else "ConfiguringProtection"
+        created["properties"].update(currentProtectionState=transitional,
+                                     protectionStatus={"status": "ConfiguringProtection"})
+        fake.instances[name] = created
+        status = {"status": "ProtectionConfigured"}
+        if fake.after_put == "ProtectionError":
+            status = {"status": "ConfiguringProtectionFailed", "errorDetails": fake.after_put_error}
+        fake.pending[name] = (fake.configuring_polls, (fake.after_put, status))
+        return Poller(copy.deepcopy(created))
+
+    def _set(self, name, state, status):
+        self.fake.instances[name]["properties"].update(currentProtectionState=state,
+                                                       protectionStatus={"status": status})
+
+    def begin_stop_protection(self, resource_group, vault, name):
+        self.fake.calls.append(("stop", name))
+        self._set(name, "ProtectionStopped", "ProtectionStopped")
+        return Poller()
+
+    def begin_suspend_backups(self, resource_group, vault, name):
+        self.fake.calls.append(("suspend", name))
+        self._set(name, "BackupSchedulesSuspended", "ProtectionStopped")
+        return Poller()
+
+    def begin_resume_protection(self, resource_group, vault, name):
+        self.fake.calls.append(("resume_protection", name))
+        self._set(name, "ProtectionConfigured", "ProtectionConfigured")
+        return Poller()
+
+    def begin_resume_backups(self, resource_group, vault, name):
+        self.fake.calls.append(("resume_backups", name))
+        self._set(name, "ProtectionConfigured", "ProtectionConfigured")
+        return Poller()
+
+    def begin_delete(self, resource_group, vault, name):
+        self.fake.calls.append(("delete", name))
+        del self.fake.instances[name]
+        return Poller()
+
+    def begin_adhoc_backup(self, resource_group, vault, name, body):
+        self.fake.calls.append(("adhoc", name, body))
+        job = self.fake.adhoc_job
+        self.fake.jobs_store[job["name"]] = job
+        return Poller({"jobId": job["id"], "objectType": "OperationJobExtendedInfo"})
+
+
+class _Jobs:
+    def __init__(self, fake):
+        self.fake = fake
+
+    def get(self, resource_group, vault, job_id):
+        if job_id not in self.fake.jobs_store:
+            raise ResourceNotFoundError("job not found")
+        job = self.fake.jobs_store[job_id]
+        script = job.get("_script")
+        if script:
+            job["properties"].update(script.pop(0))
+        return {k: v for k, v in job.items() if k != "_script"}
+
+    def list(self, resource_group, vault):
+        return [{k: v for k, v in j.items() if k != "_script"} for j in self.fake.jobs_store.values()]
+
+
+class _Points:
+    def __init__(self, fake):
+        self.fake = fake
+
+    def list(self, resource_group, vault, name):
+        return list(self.fake.points.get(name, []))
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def __call__(self):
+        return self.now
+
+
+def make_api(fake, servers=None, assignments=None, identities=None):
+    assignments = GRANTED if assignments is None else assignments
+    servers = servers if servers is not None else {SERVER_ID.lower(): server_body()}
+    identities = identities or {}
+
+    def arm_get(path, api_version):
+        return servers.get(path.lower()) or identities.get(path.lower())
+
+    def wait(poller, what):
+        return poller.result()
+
+    def list_assignments(principal, scopes):
+        if assignments == "forbidden":
+            return None
+        return [a for a in assignments if a["properties"]["principalId"] == principal], {}
+
+    return bi.InstanceApi(fake, VAULT_ID, arm_get, wait, list_assignments, 60)
+
+
+def params(**overrides):
+    base = {"name": None, "policy_name": "weekly", "policy_id": None, "identity": None, "state": "present",
+            "validate": True, "validation_timeout": 60, "on_unsupported_size": "warn", "wait": True,
+            "wait_timeout": 120}
+    base.update(overrides)
+    return base
+
+
+def present(fake, check_mode=False, api=None, clock=None, **overrides):
+    clock = clock or Clock()
+    warnings = []
+    result = bi.ensure_present(api or make_api(fake), params(**overrides), SERVER_ID, check_mode, warnings.append,
+                               sleep=clock.sleep, clock=clock)
+    return result + (warnings,)
+
+
+# ------------------------------------------------------------------------------------------------- pgflex helpers
+
+
+def test_instance_name_is_deterministic_and_shaped_like_the_cli():
+    name = pgflex.instance_name(SERVER_ID)
+    assert name.startswith("pg1-pg1-")
+    assert name == pgflex.instance_name(SERVER_ID.upper().replace("PG1", "pg1") + "/")
+    assert name != pgflex.instance_name(OTHER_SERVER_ID)
+    assert len(name.split("-", 2)[2]) == 36
+
+
+def test_instance_body_is_what_the_service_expects():
+    body = pgflex.instance_body(server_body(), POLICY_ID)
+    props = body["properties"]
+    assert props["objectType"] == "BackupInstance"
+    assert props["friendlyName"] == "pg1"
+    for key, kind in (("dataSourceInfo", "Datasource"), ("dataSourceSetInfo", "DatasourceSet")):
+        assert props[key] == {"objectType": kind, "datasourceType": pgflex.DATASOURCE_TYPE,
+                              "resourceType": pgflex.DATASOURCE_TYPE, "resourceID": SERVER_ID,
+                              "resourceUri": SERVER_ID, "resourceName": "pg1", "resourceLocation": "eastus"}
+    assert props["policyInfo"] == {"policyId": POLICY_ID}
+    assert props["identityDetails"] == {"useSystemAssignedIdentity": True}
+    uai = pgflex.instance_body(server_body(), POLICY_ID, UAI_ID)["properties"]["identityDetails"]
+    assert uai == {"useSystemAssignedIdentity": False, "userAssignedIdentityArmUrl": UAI_ID}
+
+
+def test_size_and_policy_helpers():
+    assert pgflex.size_problem(server_body(size=1024)) is None
+    assert "2048 GB" in pgflex.size_problem(server_body(size=2048))
+    assert pgflex.policy_is_for_datasource(policy_body())
+    assert not pgflex.policy_is_for_datasource(policy_body(datasource="Microsoft.Compute/disks"))
+    assert pgflex.policy_backup_rule_name(policy_body()) == "BackupWeekly"
+    assert pgflex.policy_retention_tags(policy_body()) == ["Default", "Weekly"]
+
+
+# ------------------------------------------------------------------------------------------------- reading
+
+
+@pytest.mark.parametrize("state,expected", [
+    ("ProtectionConfigured", "present"), ("BackupSchedulesSuspended", "suspended"),
+    ("ProtectionStopped", "stopped"), ("ConfiguringProtection", "configuring"),
+    ("UpdatingProtection", "configuring"), ("ProtectionError", "error"),
+])
+def test_lifecycle_state(state, expected):
+    assert bi.lifecycle_state(instance_body("i", state=state)) == expected
+
+
+def test_to_readable_surfaces_the_protection_error():
+    error = {"code": "UserErrorMissingRequiredPermissions", "message": "Appropriate permissions are missing.",
+             "recommendedAction": ["Grant the roles."], "isRetryable": False}
+    readable = bi.to_readable(instance_body("i", state="ProtectionError", error=error))
+    assert readable["state"] == "error"
+    assert readable["error"]["code"] == "UserErrorMissingRequiredPermissions"
+    assert readable["error"]["recommended_action"] == ["Grant the roles."]
+    assert readable["server_id"] == SERVER_ID and readable["policy_name"] == "weekly"
+    assert readable["identity"] == "system_assigned"
+
+
+@pytest.mark.parametrize("error,expected", [
+    ({"code": "UserErrorMissingRequiredPermissions", "message": "x"}, True),
+    ({"code": "UserErrorMSIMissingPermissions", "message": "x"}, True),
+    ({"code": "BadRequest", "message": "x", "details": [{"code": "AuthorizationFailed", "message": "y"}]}, True),
+    ({"code": "SomethingNew", "message": "x", "innerError": {"code": "RoleAssignmentNotPropagatedYet"}}, True),
+    ({"code": None, "message": "The vault identity does not have permission on the server"}, True),
+    ({"code": "UserErrorDatasourceAndBackupVaultLocationMismatch", "message": "regions differ"}, False),
+    ({"code": "UserErrorInvalidPolicy", "message": "missing permission words do not count with a code"}, False),
+    (None, False),
+])
+def test_is_access_error(error, expected):
+    assert bi.is_access_error(error) is expected
+
+
+def test_error_from_exception_reads_the_lro_error_body():
+    exc = http_error("UserErrorMissingRequiredPermissions", "missing", status=200,
+                     details=[{"code": "Inner", "message": "m"}])
+    error = bi.error_from_exception(exc)
+    assert error["code"] == "UserErrorMissingRequiredPermissions"
+    assert error["details"][0]["code"] == "Inner"
+    assert error["status_code"] == 200
+
+
+# ------------------------------------------------------------------------------------------------- validation
+
+
+def test_validation_retries_while_access_is_propagating_then_passes():
+    clock = Clock()
+    errors = [{"code": "UserErrorMissingRequiredPermissions", "message": "m"}] * 3
+    calls = []
+
+    def once():
+        calls.append(1)
+        return errors.pop(0) if errors else None
+
+    outcome = bi.validate_until_ready(once, 60, sleep=clock.sleep, clock=clock)
+    assert outcome["passed"] and outcome["attempts"] == 4
+    assert clock.sleeps == [1.0, 1.5, 2.25]  # growing pauses, no fixed sleep
+
+
+def test_validation_stops_at_once_on_another_error():
+    clock = Clock()
+    outcome = bi.validate_until_ready(lambda: {"code": "UserErrorInvalidPolicy", "message": "m"}, 60,
+                                      sleep=clock.sleep, clock=clock)
+    assert not outcome["passed"] and not outcome["access"] and outcome["attempts"] == 1 and clock.sleeps == []
+
+
+def test_validation_gives_up_after_validation_timeout():
+    clock = Clock()
+    outcome = bi.validate_until_ready(lambda: {"code": "UserErrorMissingRequiredPermissions", "message": "m"}, 10,
+                                      sleep=clock.sleep, clock=clock)
+    assert outcome["timed_out"] and outcome["access"] and not outcome["passed"]
+    assert clock.now <= 10.0 + 1e-9 and outcome["attempts"] > 3
+
+
+# ------------------------------------------------------------------------------------------------- ensure_present
+
+
+def test_check_mode_predicts_and_writes_nothing():
+    fake = Fake()
+    changed, after, diff, extra, warnings = present(fake, check_mode=True)
+    assert changed and fake.writes() == []
+    assert after["name"] == pgflex.instance_name(SERVER_ID)
+    assert after["state"] == "present" and after["protection_status"] == "ProtectionConfigured"
+    assert after["policy_id"] == POLICY_ID and after["identity"] == "system_assigned"
+    assert diff["before"] == {} and diff["after"]["server_id"] == SERVER_ID
+    assert [r["status"] for r in extra["validation"]["roles"]] == ["existing", "existing"]
+    assert "skipped in check mode" in extra["validation"]["service_validation"]
+    assert warnings == []
+
+
+def test_check_mode_reports_missing_roles_with_the_fix():
+    fake = Fake()
+    changed, after, diff, extra, warnings = present(fake, check_mode=True, api=make_api(fake, assignments=[]))
+    assert changed and fake.writes() == []
+    missing = extra["validation"]["missing_roles"]
+    assert sorted(m["role_definition_id"] for m in missing) == sorted([READER, LTR])
+    assert "azbackup.dataprotection.pgflex_role_assignment:" in extra["validation"]["fix_task"]
+    assert warnings and "lacks" in warnings[0]
+
+
+def test_create_validates_puts_and_waits_for_protection_configured():
+    fake = Fake()
+    changed, after, diff, extra, warnings = present(fake)
+    kinds = [c[0] for c in fake.writes()]
+    assert kinds == ["validate", "put"]
+    put = fake.writes()[1]
+    assert put[1] == pgflex.instance_name(SERVER_ID)
+    assert put[2]["properties"]["policyInfo"]["policyId"] == POLICY_ID
+    assert fake.writes()[0][1] == {"backupInstance": put[2]["properties"]}
+    assert changed and after["state"] == "present" and after["current_protection_state"] == "ProtectionConfigured"
+    assert extra["validation"]["service_validation"] == "passed"
+    # rerun: unchanged, no write
+    fake.calls = []
+    changed, again, diff, extra, warnings = present(fake)
+    assert not changed and fake.writes() == [] and again["name"] == after["name"]
+
+
+def test_granted_roles_still_propagating_are_retried_without_a_fixed_sleep():
+    fake = Fake()
+    fake.validation_errors = [http_error("UserErrorMissingRequiredPermissions", "not yet", status=200)] * 2
+    clock = Clock()
+    changed, after, diff, extra, warnings = present(fake, clock=clock)
+    assert changed and after["state"] == "present"
+    assert [c[0] for c in fake.writes()] == ["validate", "validate", "validate", "put"]
+    assert extra["validation"]["attempts"] == 3
+
+
+def test_missing_access_fails_after_validation_timeout_with_missing_roles_and_task():
+    fake = Fake()
+    fake.validation_errors = [http_error("UserErrorMissingRequiredPermissions", "Appropriate permissions to "
+                                         "perform the operation is missing.", status=200)] * 100
+    with pytest.raises(bi.InstanceInputError) as err:
+        present(fake, api=make_api(fake, assignments=[]), validation_timeout=5)
+    text = str(err.value)
+    assert "Appropriate permissions" in text and "Reader" in text and "Long Term Retention" in text
+    assert "pgflex_role_assignment" in text and "server_id: " + SERVER_ID in text
+    assert {c[0] for c in fake.writes()} == {"validate"}  # no instance write
+    assert len(err.value.extra["missing_roles"]) == 2
+
+
+def test_assigned_but_not_effective_roles_say_so():
+    fake = Fake()
+    fake.validation_errors = [http_error("UserErrorMissingRequiredPermissions", "missing", status=200)] * 100
+    with pytest.raises(bi.InstanceInputError) as err:
+        present(fake, validation_timeout=3)
+    assert "not effective yet" in str(err.value)
+
+
+def test_a_non_access_validation_error_fails_at_once():
+    fake = Fake()
+    fake.validation_errors = [http_error("UserErrorDatasourceAlreadyProtected", "already protected", status=200)]
+    with pytest.raises(bi.InstanceInputError) as err:
+        present(fake)
+    assert "already protected" in str(err.value)
+    assert [c[0] for c in fake.writes()] == ["validate"]
+
+
+def test_caller_forbidden_on_validate_is_raised_not_retried():
+    fake = Fake()
+    fake.validation_errors = [http_error("AuthorizationFailed", "caller may not", status=403)]
+    with pytest.raises(HttpResponseError):
+        present(fake)
+
+
+def test_region_mismatch_fails_before_any_write_naming_both_regions():
+    fake = Fake(vault=vault_body(location="westeurope"))
+    with pytest.raises(bi.InstanceInputError) as err:
+        present(fake)
+    assert "eastus" in str(err.value) and "westeurope" in str(err.value)
+    assert fake.writes() == []
+
+
+def test_missing_server_policy_and_wrong_datasource_policy_fail_before_writes():
+    fake = Fake()
+    with pytest.raises(bi.InstanceInputError, match="does not exist"):
+        present(fake, api=make_api(fake, servers={}))
+    with pytest.raises(bi.InstanceInputError, match="Backup policy 'nope' does not exist"):
+        present(fake, policy_name="nope")
+    fake = Fake(policies=[policy_body("disks", datasource="Microsoft.Compute/disks")])
+    with pytest.raises(bi.InstanceInputError, match="not for PostgreSQL Flexible Server"):
+        present(fake, policy_name="disks")
+    with pytest.raises(bi.InstanceInputError, match="not a policy of Backup vault"):
+        present(fake, policy_name=None, policy_id=POLICY_ID.replace("bv1", "other"))
+    assert fake.writes() == []
+
+
+def test_missing_vault_fails():
+    fake = Fake()
+    fake.vault = None
+    with pytest.raises(bi.InstanceInputError, match="does not exist"):
+        present(fake)
+
+
+def test_oversized_server_warns_by_default_and_fails_on_request():
+    fake = Fake()
+    api = make_api(fake, servers={SERVER_ID.lower(): server_body(size=2048)})
+    changed, after, diff, extra, warnings = present(fake, check_mode=True, api=api)
+    assert changed and any("2048 GB" in w for w in warnings)
+    with pytest.raises(bi.InstanceInputError, match="on_unsupported_size=fail"):
+        present(fake, api=api, on_unsupported_size="fail")
+    assert fake.writes() == []
+
+
+def test_vault_with_only_a_user_assigned_identity_needs_it_named():
+    identity = {"type": "UserAssigned", "userAssignedIdentities": {UAI_ID: {"principalId": UAI_PID}}}
+    fake = Fake(vault=vault_body(identity=identity))
+    with pytest.raises(bi.InstanceInputError) as err:
+        present(fake)
+    assert UAI_ID in str(err.value) and "identity" in str(err.value)
+    grants = [assignment(READER, SERVER_RG, UAI_PID), assignment(LTR, SERVER_ID, UAI_PID)]
+    changed, after, diff, extra, warnings = present(fake, api=make_api(fake, assignments=grants),
+                                                    identity=UAI_ID.upper().replace("SUBSCRIPTIONS", "subscriptions"))
+    put = [c for c in fake.writes() if c[0] == "put"][0]
+    assert put[2]["properties"]["identityDetails"] == {"useSystemAssignedIdentity": False,
+                                                       "userAssignedIdentityArmUrl": UAI_ID}
+    assert after["identity"] == UAI_ID and extra["validation"]["principal_id"] == UAI_PID
+
+
+def test_identity_not_on_the_vault_fails():
+    fake = Fake()
+    with pytest.raises(bi.InstanceInputError, match="is not an identity of Backup vault"):
+        present(fake, identity=UAI_ID)
+    fake = Fake(vault=vault_body(identity={"type": "None"}))
+    with pytest.raises(bi.InstanceInputError, match="no managed identity"):
+        present(fake)
+
+
+def test_user_assigned_principal_is_looked_up_when_the_vault_does_not_say():
+    identity = {"type": "SystemAssigned, UserAssigned", "principalId": SYSTEM_PID,
+                "userAssignedIdentities": {UAI_ID: {}}}
+    fake = Fake(vault=vault_body(identity=identity))
+    api = make_api(fake, identities={UAI_ID.lower(): {"properties": {"principalId": UAI_PID}}},
+                   assignments=[assignment(READER, SERVER_RG, UAI_PID),
+                                assignment(LTR, SERVER_ID, UAI_PID)])
+    changed, after, diff, extra, warnings = present(fake, check_mode=True, api=api, identity=UAI_ID)
+    assert extra["validation"]["principal_id"] == UAI_PID
+    assert [r["status"] for r in extra["validation"]["roles"]] == ["existing", "existing"]
+
+
+def test_protection_error_fails_with_the_service_details():
+    fake = Fake()
+    fake.after_put = "ProtectionError"
+    fake.after_put_error = {"code": "UserErrorServerNotReachable", "message": "The server cannot be reached.",
+                            "recommendedAction": ["Allow trusted Microsoft services."]}
+    with pytest.raises(bi.InstanceInputError) as err:
+        present(fake)
+    text = str(err.value)
+    assert "UserErrorServerNotReachable" in text and "Allow trusted Microsoft services." in text
+    assert err.value.extra["protection_error"]["code"] == "UserErrorServerNotReachable"
+
+
+def test_an_instance_in_error_is_validated_and_configured_again():
+    name = pgflex.instance_name(SERVER_ID)
+    fake = Fake(instances=[instance_body(name, state="ProtectionError", error={"code": "X", "message": "y"})])
+    changed, after, diff, extra, warnings = present(fake)
+    assert changed and [c[0] for c in fake.writes()] == ["validate", "put"] and after["state"] == "present"
+
+
+def test_portal_made_instance_is_adopted_whatever_its_name():
+    fake = Fake(instances=[instance_body("made-in-portal")])
+    changed, after, diff, extra, warnings = present(fake)
+    assert not changed and after["name"] == "made-in-portal" and fake.writes() == []
+
+
+def test_policy_change_is_an_in_place_update_without_validation():
+    fake = Fake(policies=[policy_body(), policy_body("weekly-10y")], instances=[instance_body("made-in-portal")])
+    changed, after, diff, extra, warnings = present(fake, check_mode=True, policy_name="weekly-10y")
+    assert changed and fake.writes() == [] and after["policy_id"] == POLICY2_ID
+    assert diff["before"]["policy_id"] == POLICY_ID and diff["after"]["policy_id"] == POLICY2_ID
+    changed, after, diff, extra, warnings = present(fake, policy_name="weekly-10y")
+    assert [c[0] for c in fake.writes()] == ["put"]
+    put = fake.writes()[0]
+    assert put[1] == "made-in-portal" and put[2]["properties"]["policyInfo"]["policyId"] == POLICY2_ID
+    assert after["policy_id"] == POLICY2_ID and after["state"] == "present"
+
+
+def test_named_instance_of_another_server_cannot_change_server():
+    fake = Fake(instances=[instance_body("mine", server_id=OTHER_SERVER_ID)])
+    with pytest.raises(bi.InstanceInputError, match="server of an instance cannot change"):
+        present(fake, name="mine")
+
+
+def test_a_server_is_protected_once_per_vault():
+    fake = Fake(instances=[instance_body("existing")])
+    with pytest.raises(bi.InstanceInputError, match="already protected"):
+        present(fake, name="another")
+    assert fake.writes() == []
+
+
+@pytest.mark.parametrize("start,state,calls", [
+    ("ProtectionConfigured", "stopped", ["stop"]),
+    ("ProtectionConfigured", "suspended", ["suspend"]),
+    ("ProtectionStopped", "present", ["resume_protection"]),
+    ("BackupSchedulesSuspended", "present", ["resume_backups"]),
+    ("ProtectionStopped", "suspended", ["resume_protection", "suspend"]),
+    ("ProtectionStopped", "stopped", []),
+])
+def test_stop_suspend_and_resume(start, state, calls):
+    fake = Fake(instances=[instance_body("i1", state=start)])
+    changed, after, diff, extra, warnings = present(fake, check_mode=True, state=state)
+    assert fake.writes() == [] and changed is bool(calls) and after["state"] == state
+    changed, after, diff, extra, warnings = present(fake, state=state)
+    assert [c[0] for c in fake.writes()] == calls
+    assert changed is bool(calls) and after["state"] == state
+    assert diff["before"]["state"] == bi.LIFECYCLE[start.lower()]
+
+
+def test_stopping_a_server_that_is_not_protected_fails():
+    with pytest.raises(bi.InstanceInputError, match="has no backup instance"):
+        present(Fake(), state="stopped")
+
+
+# ------------------------------------------------------------------------------------------------- ensure_absent
+
+
+def test_absent_deletes_and_says_soft_delete_keeps_it():
+    fake = Fake(instances=[instance_body("i1")])
+    api = make_api(fake)
+    changed, diff, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, True)
+    assert changed and fake.writes() == [] and extra["soft_deleted"] and "14 days" in extra["note"]
+    clock = Clock()
+    changed, diff, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, False, sleep=clock.sleep,
+                                            clock=clock)
+    assert changed and [c[0] for c in fake.writes()] == ["delete"] and diff["after"] == {}
+    changed, diff, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, False)
+    assert not changed
+
+
+def test_absent_without_soft_delete():
+    fake = Fake(vault=vault_body(soft_delete="Off"), instances=[instance_body("i1")])
+    changed, diff, extra = bi.ensure_absent(make_api(fake), params(state="absent"), SERVER_ID, False)
+    assert changed and not extra["soft_deleted"] and "note" not in extra
+
+
+# ------------------------------------------------------------------------------------------------- on-demand backup
+
+
+def job_body(job_id, status="InProgress", errors=None, script=None, operation="Backup", user=True,
+             instance="i1", start="2026-01-01T00:00:00Z"):
+    body = {"id": VAULT_ID + "/backupJobs/" + job_id, "name": job_id,
+            "properties": {"operation": operation, "operationCategory": "Backup", "isUserTriggered": user,
+                           "status": status, "startTime": start, "dataSourceId": SERVER_ID, "dataSourceName": "pg1",
+                           "backupInstanceId": VAULT_ID + "/backupInstances/" + instance,
+                           "extendedInfo": {"additionalDetails": {"RetentionTag": "Default"}}}}
+    if errors:
+        body["properties"]["errorDetails"] = errors
+    if script:
+        body["_script"] = script
+    return body
+
+
+def ondemand(fake, check_mode=False, **overrides):
+    clock = Clock()
+    warnings = []
+    base = {"backup_instance_name": None, "retention_tag": "Default", "rule_name": None, "wait": False,
+            "wait_timeout": 60}
+    base.update(overrides)
+    return bi.ondemand_backup(make_api(fake), base, SERVER_ID, check_mode, warnings.append, sleep=clock.sleep,
+                              clock=clock)
+
+
+def test_ondemand_check_mode_reports_the_trigger():
+    fake = Fake(instances=[instance_body("i1")])
+    result = ondemand(fake, check_mode=True, retention_tag="weekly")
+    assert fake.writes() == [] and result["job_id"] is None
+    assert result["trigger"] == {"backup_instance_name": "i1", "server_id": SERVER_ID, "rule_name": "BackupWeekly",
+                                 "retention_tag": "Weekly", "policy_name": "weekly"}
+
+
+def test_ondemand_triggers_and_waits_for_the_job():
+    fake = Fake(instances=[instance_body("i1")])
+    fake.adhoc_job = job_body("j1", script=[{}, {"status": "Completed", "endTime": "2026-01-01T00:05:00Z"}])
+    result = ondemand(fake, wait=True)
+    adhoc = [c for c in fake.writes() if c[0] == "adhoc"][0]
+    assert adhoc[2] == {"backupRuleOptions": {"ruleName": "BackupWeekly",
+                                              "triggerOption": {"retentionTagOverride": "Default"}}}
+    assert result["job_id"] == "j1" and result["job"]["status"] == "completed"
+    assert result["job"]["duration_seconds"] == 300
+
+
+def test_ondemand_failed_job_fails_with_its_error():
+    fake = Fake(instances=[instance_body("i1")])
+    fake.adhoc_job = job_body("j2", script=[{"status": "Failed", "errorDetails": [
+        {"code": "UserErrorPgServerStopped", "message": "The server is stopped.",
+         "recommendedAction": ["Start the server."]}]}])
+    with pytest.raises(bi.InstanceInputError) as err:
+        ondemand(fake, wait=True)
+    text = str(err.value)
+    assert "UserErrorPgServerStopped" in text and "Start the server." in text
+    assert err.value.extra["job_id"] == "j2"
+
+
+def test_ondemand_refuses_unknown_tags_and_unprotected_servers():
+    fake = Fake(instances=[instance_body("i1")])
+    with pytest.raises(bi.InstanceInputError, match="Default, Weekly"):
+        ondemand(fake, retention_tag="Yearly")
+    fake = Fake(instances=[instance_body("i1", state="BackupSchedulesSuspended")])
+    with pytest.raises(bi.InstanceInputError, match="suspended"):
+        ondemand(fake)
+    with pytest.raises(bi.InstanceInputError, match="no backup instance"):
+        ondemand(Fake())
+    assert fake.writes() == []
+
+
+# ------------------------------------------------------------------------------------------------- info
+
+
+def test_info_reports_last_backup_and_recovery_points():
+    points = [{"id": "rp1", "name": "rp1", "properties": {"recoveryPointTime": "2026-01-01T00:05:00Z",
+                                                          "retentionTagName": "Default"}},
+              {"id": "rp2", "name": "rp2", "properties": {"recoveryPointTime": "2026-01-08T00:05:00Z",
+                                                          "retentionTagName": "Weekly"}}]
+    fake = Fake(instances=[instance_body("i1"), instance_body("i2", server_id=OTHER_SERVER_ID,
+                                                              policy_id=POLICY2_ID)],
+                jobs=[job_body("j1", status="Completed", start="2026-01-01T00:00:00Z"),
+                      job_body("j2", status="Failed", start="2026-01-08T00:00:00Z", user=False,
+                               errors=[{"code": "E", "message": "m"}])],
+                points={"i1": points})
+    base = {"name": None, "include_jobs": True, "include_recovery_points": True, "list_recovery_points": True}
+    found = bi.instances_info(make_api(fake), base, SERVER_ID)
+    assert [i["name"] for i in found] == ["i1"]
+    item = found[0]
+    assert item["recovery_point_count"] == 2 and item["recovery_points_by_tag"] == {"Default": 1, "Weekly": 1}
+    assert item["last_backup"]["job_id"] == "j2" and item["last_backup_status"] == "failed"
+    assert item["last_backup"]["operation"] == "scheduled" and item["last_backup"]["error_code"] == "E"
+    assert item["last_successful_backup_time"] == "2026-01-08T00:05:00Z"
+    assert item["recovery_points"][0]["recovery_point_id"] == "rp2"
+    by_policy = bi.instances_info(make_api(fake), base, None, POLICY2_ID)
+    assert [i["name"] for i in by_policy] == ["i2"] and by_policy[0]["recovery_point_count"] == 0
+
+
+def test_check_mode_when_the_caller_may_not_read_role_assignments():
+    fake = Fake()
+    changed, after, diff, extra, warnings = present(fake, check_mode=True, api=make_api(fake, assignments="forbidden"))
+    assert changed and fake.writes() == [] and extra["validation"]["roles"].startswith("unknown")
