@@ -27,6 +27,9 @@ HINTS = {
                                      "(pgflex_backup_instance with a new policy_name) before deleting or "
                                      "replacing it.",
     "usererrorpolicyobjectinuse": "Backup instances still use this policy. Move them to another policy first.",
+    "usererrorbmsupdatepolicynotsupported": "Azure does not update this policy in place. Create a new policy, move "
+                                            "the backup instances to it (pgflex_backup_instance with the new "
+                                            "policy_name), then delete the old one.",
     "roleassignmentexists": "An identical role assignment already exists.",
     "toomanyrequests": "Azure throttled the requests and the retries ran out; rerun later or with fewer "
                        "parallel tasks (forks).",

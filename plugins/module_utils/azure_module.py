@@ -119,11 +119,14 @@ class AzureSession:
             kwargs["connection_verify"] = False
         return kwargs
 
-    def client(self, name):
-        if name not in self._clients:
+    def client(self, name, subscription_id=None):
+        """The SDK client ``name`` for a subscription (the session's own by default), built once."""
+        subscription_id = subscription_id or self.require_subscription()
+        key = (name, subscription_id.lower())
+        if key not in self._clients:
             factory = {"dataprotection": DataProtectionMgmtClient, "authorization": AuthorizationManagementClient}[name]
-            self._clients[name] = factory(self.credential, self.require_subscription(), **self.client_kwargs())
-        return self._clients[name]
+            self._clients[key] = factory(self.credential, subscription_id, **self.client_kwargs())
+        return self._clients[key]
 
     def require_subscription(self):
         if not self.subscription_id:
@@ -202,9 +205,13 @@ class AzureBackupModule:
     def authorization(self):
         return self._client("authorization")
 
-    def _client(self, name):
+    def dataprotection_for(self, subscription_id):
+        """The DataProtection client for a vault that may live in another subscription than the session's."""
+        return self._client("dataprotection", subscription_id)
+
+    def _client(self, name, subscription_id=None):
         with self.azure_errors("connecting to Azure"):
-            return self.session.client(name)
+            return self.session.client(name, subscription_id)
 
     @property
     def subscription_id(self):

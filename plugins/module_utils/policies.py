@@ -272,10 +272,4 @@ def is_refusal(action, code):
     return lowered in UPDATE_REFUSED_CODES + IN_USE_CODES
 
 
-def dataprotection_client(azure, subscription_id):
-    """The DataProtection client for the vault's subscription (the session's own client when it is the same)."""
-    default = azure.dataprotection
-    if compare.same_id(subscription_id, azure.subscription_id):
-        return default
-    with azure.azure_errors("connecting to Azure"):
-        return type(default)(azure.session.credential, subscription_id, **azure.session.client_kwargs())
+

@@ -386,7 +386,7 @@ def main():
         azure.fail(str(exc))
 
     subscription, group, vault, vault_id = references.vault_reference(params, azure.subscription_id)
-    client = policies.dataprotection_client(azure, subscription)
+    client = azure.dataprotection_for(subscription)
     resolved = dict(params, resource_group=group, vault_name=vault, vault_id=vault_id)
 
     def explain(exc, action):

@@ -101,7 +101,7 @@ def main():
     except references.ReferenceInputError as exc:
         azure.fail(str(exc))
     subscription, group, vault, dummy = references.vault_reference(params, azure.subscription_id)
-    client = policies.dataprotection_client(azure, subscription)
+    client = azure.dataprotection_for(subscription)
     with azure.azure_errors("listing the backup policies of vault {0}".format(vault)):
         if get_or_none(client.backup_vaults.get, group, vault) is None:
             azure.fail("Backup vault '{0}' does not exist in resource group '{1}' (subscription {2}): check "

@@ -158,3 +158,14 @@ def test_get_or_none_maps_404_to_none_and_keeps_other_errors():
     assert azure_module.get_or_none(lambda *args: {"name": args[1]}, "rg", "bv1") == {"name": "bv1"}
     with pytest.raises(HttpResponseError):
         azure_module.get_or_none(forbidden)
+
+
+def test_clients_are_built_once_per_subscription():
+    session = make_session()
+    session.credential = object()
+    default = session.client("dataprotection")
+    assert session.client("dataprotection", "SUB") is default
+    other = session.client("dataprotection", "11111111-1111-1111-1111-111111111111")
+    assert other is not default
+    assert other._config.subscription_id == "11111111-1111-1111-1111-111111111111"
+    assert session.client("dataprotection", "11111111-1111-1111-1111-111111111111") is other

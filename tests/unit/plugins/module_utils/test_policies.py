@@ -371,39 +371,6 @@ def test_preview_of_a_policy_that_cannot_be_simulated_is_a_warning():
     assert preview is None and "weekly" in warning
 
 
-class FakeSession:
-    credential = "cred"
-
-    def client_kwargs(self):
-        return {"base_url": "https://arm"}
-
-
-class FakeAzure:
-    """The façade's surface that dataprotection_client uses."""
-
-    def __init__(self):
-        self.subscription_id = SUB
-        self.dataprotection = FakeDataProtection("cred", SUB)
-        self.session = FakeSession()
-
-    def azure_errors(self, action):
-        import contextlib
-
-        return contextlib.nullcontext()
-
-
-class FakeDataProtection:
-    def __init__(self, credential, subscription_id, **kwargs):
-        self.args = (credential, subscription_id, kwargs)
-
-
-def test_client_for_another_subscription():
-    azure = FakeAzure()
-    assert policies.dataprotection_client(azure, SUB.upper()) is azure.dataprotection
-    other = policies.dataprotection_client(azure, "11111111-1111-1111-1111-111111111111")
-    assert other.args == ("cred", "11111111-1111-1111-1111-111111111111", {"base_url": "https://arm"})
-
-
 def test_check_mode_update_warning_names_the_instances():
     text = policies.in_use_update_warning("pol1", ["pg-a", "pg-b"])
     assert "pg-a, pg-b" in text and "UserErrorBMSUpdatePolicyNotSupported" in text and "policy_name" in text
