@@ -334,7 +334,6 @@ class FirstTracker:
             self.seen.setdefault(marker, set()).add(key)
 
 
-
 def _names(values):
     return {str(value).strip().lower() for value in values or []}
 
