@@ -115,11 +115,13 @@ def last_segment(resource_id):
     return (resource_id or "").rstrip("/").rsplit("/", 1)[-1] or None
 
 
+def region_name(value):
+    """The programmatic region name: Azure spells regions both ``westeurope`` and ``West Europe``."""
+    return str(value or "").replace(" ", "").lower() or None
+
+
 def same_region(left, right):
-    """Azure spells regions both ``eastus`` and ``East US``."""
-    def fold(value):
-        return str(value or "").replace(" ", "").lower()
-    return fold(left) == fold(right)
+    return region_name(left) == region_name(right)
 
 
 def _props(body):
@@ -130,10 +132,15 @@ def readable_error(error):
     """A UserFacingError (or ARM error) in snake_case, or None."""
     if not error:
         return None
+    actions = list(error.get("recommendedAction") or [])
+    for item in error.get("additionalInfo") or []:
+        info = (item or {}).get("info") if isinstance(item, dict) else None
+        if not actions and isinstance(info, dict):
+            actions = list(info.get("recommendedAction") or [])
     result = {
         "code": error.get("code"),
         "message": error.get("message"),
-        "recommended_action": list(error.get("recommendedAction") or []),
+        "recommended_action": [action for action in actions if action],
         "is_retryable": error.get("isRetryable"),
         "is_user_error": error.get("isUserError"),
         "target": error.get("target"),
@@ -496,14 +503,15 @@ def check_server(api, vault, server_id, size_action):
         raise InstanceInputError(
             "PostgreSQL Flexible Server '{0}' does not exist, or the caller cannot read it ({1}).".format(
                 last_segment(server_id), server_id))
-    vault_location = (vault or {}).get("location")
-    if not same_region(server.get("location"), vault_location):
+    vault_location = region_name((vault or {}).get("location"))
+    server_location = region_name(server.get("location"))
+    if server_location != vault_location:
         raise InstanceInputError(
             "Server '{0}' is in region {1} but Backup vault '{2}' is in region {3}: Azure Backup protects a "
             "PostgreSQL Flexible Server only from a vault in the same region. Use a vault in {1}. Nothing was "
-            "written.".format(server.get("name") or last_segment(server_id), server.get("location"),
+            "written.".format(server.get("name") or last_segment(server_id), server_location,
                               (vault or {}).get("name") or api.vault_name, vault_location),
-            server_location=server.get("location"), vault_location=vault_location)
+            server_location=server_location, vault_location=vault_location)
     warnings = []
     problem = pgflex.size_problem(server)
     if problem:
@@ -614,15 +622,33 @@ def validate_until_ready(validate_once, timeout, sleep=time.sleep, clock=time.mo
     }
 
 
-def validation_failure(outcome, api, server_id, identity_id, principal_id, planned, timeout):
-    """The InstanceInputError for a validation that did not pass: the service's words, the missing roles, the fix."""
+def validation_failure(outcome, api, server_id, identity_id, principal_id, planned, timeout, reconfigured=None):
+    """The InstanceInputError for a validation that did not pass: the service's words, the missing roles, the fix.
+
+    ``reconfigured``: the instance (readable) when the check was a configuration attempt of an existing instance
+    (which is a write) rather than validateForBackup.
+    """
     error = readable_error(outcome["error"])
     server = last_segment(server_id)
+    if reconfigured is not None:
+        what = "Configuring protection of existing backup instance '{0}' kept ending in ProtectionError".format(
+            reconfigured["name"])
+        written = "The instance stays in ProtectionError."
+    else:
+        what = "validateForBackup kept failing"
+        written = "Nothing was written."
+    extra = {"validation_error": error}
+    if reconfigured is not None:
+        extra["backup_instance"] = reconfigured
     if not outcome["access"]:
-        return InstanceInputError(
-            "validateForBackup refused to protect server '{0}' in vault '{1}': {2} Nothing was written.".format(
-                server, api.vault_name, error_text(error)),
-            validation_error=error)
+        if reconfigured is not None:
+            text = "Protection of server '{0}' failed in vault '{1}': {2} {3}".format(
+                server, api.vault_name, error_text(error) or "the service gave no error details.", written)
+            extra["protection_error"] = error
+        else:
+            text = "validateForBackup refused to protect server '{0}' in vault '{1}': {2} {3}".format(
+                server, api.vault_name, error_text(error), written)
+        return InstanceInputError(text, **extra)
     who = "user-assigned identity {0}".format(identity_id) if identity_id else "system-assigned identity"
     if planned is not None and not [item for item in planned if item["status"] == "missing"]:
         roles = ("The roles are assigned ({0}) but not effective yet: new role assignments can take several "
@@ -631,16 +657,17 @@ def validation_failure(outcome, api, server_id, identity_id, principal_id, plann
     else:
         roles = "Missing: {0}.".format(required_roles_text(server_id, planned))
     message = (
-        "validateForBackup kept failing for {0} s (validation_timeout {1} s, {2} attempt(s)) because the vault's "
-        "{3} ({4}) cannot access server '{5}': {6} {7} Nothing was written. Grant the roles with this task (then "
-        "rerun; the validation waits for them to propagate):\n{8}").format(
-            outcome["waited_seconds"], timeout, outcome["attempts"], who, principal_id, server, error_text(error),
-            roles, fix_task(api.vault_id, server_id, identity_id))
-    return InstanceInputError(
-        message, validation_error=error, missing_roles=roles_report(
-            [item for item in planned if item["status"] == "missing"]) if planned is not None else None,
+        "{0} for {1} s (validation_timeout {2} s, {3} attempt(s)) because the vault's {4} ({5}) cannot access "
+        "server '{6}': {7} {8} {9} Grant the roles with this task (then rerun; the module waits for them to "
+        "propagate):\n{10}").format(
+            what, outcome["waited_seconds"], timeout, outcome["attempts"], who, principal_id, server,
+            error_text(error), roles, written, fix_task(api.vault_id, server_id, identity_id))
+    extra.update(
+        missing_roles=roles_report([item for item in planned if item["status"] == "missing"])
+        if planned is not None else None,
         required_roles=roles_report(planned), fix_task=fix_task(api.vault_id, server_id, identity_id),
         principal_id=principal_id)
+    return InstanceInputError(message, **extra)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -760,7 +787,7 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
             "state=present.".format(last_segment(server_id), api.vault_name, state))
 
     # Read-only checks, in the order an operator would fix them.
-    validation = {"vault_location": vault.get("location")}
+    validation = {"vault_location": region_name(vault.get("location"))}
     policy_id = None
     if state == "present" or params.get("policy_name") or params.get("policy_id"):
         policy_id, dummy = resolve_policy(api, params)
@@ -768,7 +795,7 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
     server = dict(server, id=server.get("id") or server_id)
     for text in warnings:
         warn(text)
-    validation.update(server_location=server.get("location"), warnings=warnings)
+    validation.update(server_location=region_name(server.get("location")), warnings=warnings)
     identity_requested = params.get("identity")
     identity_id, principal_id = resolve_identity(
         api, vault, identity_requested or (identity_of(current) if current else None))
@@ -817,12 +844,14 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
             {"validation": validation}
 
     body = pgflex.instance_body(server, policy_id or before["policy_id"], identity_id)
-    if protect:
+    if protect and current is None:
         _validate_for_protection(api, params, body, server_id, identity_id, principal_id, validation, warn,
                                  sleep, clock)
         api.put(name, body)
         result = wait_for_state(api, name, "present", timeout, sleep=sleep, clock=clock) if wait \
             else api.instance(name)
+    elif protect:
+        result = _reconfigure(api, params, name, body, server_id, identity_id, principal_id, validation, sleep, clock)
     else:
         validation["service_validation"] = "not needed"
         result = current
@@ -858,6 +887,43 @@ def _validate_for_protection(api, params, body, server_id, identity_id, principa
     if not outcome["passed"]:
         planned = role_plan(api, principal_id, server_id) if outcome["access"] else None
         raise validation_failure(outcome, api, server_id, identity_id, principal_id, planned, timeout)
+
+
+def _protection_error(body):
+    """The error of an instance in ProtectionError (raw service dict), never None."""
+    props = _props(body)
+    return ((props.get("protectionStatus") or {}).get("errorDetails") or props.get("protectionErrorDetails")
+            or {"code": None, "message": "The instance is in {0} and the service gave no error details.".format(
+                _wire_state(body))})
+
+
+def _reconfigure(api, params, name, body, server_id, identity_id, principal_id, validation, sleep, clock):
+    """Configure protection of an existing instance again (after a ProtectionError): PUT it and wait.
+
+    validateForBackup cannot be used here: the service refuses it for a server that already has an instance. The
+    service checks access again while it configures, so while the instance ends in ProtectionError for lack of access
+    (roles missing or still propagating), the PUT is repeated with growing pauses up to ``validation_timeout``.
+    """
+    timeout = params.get("wait_timeout") or 600
+    last = {"body": None}
+
+    def attempt():
+        api.put(name, body)
+        if not params.get("wait", True):
+            last["body"] = api.instance(name)
+            return None
+        last["body"] = wait_for_state(api, name, "present", timeout, sleep=sleep, clock=clock, fail_on_error=False)
+        return _protection_error(last["body"]) if lifecycle_state(last["body"]) == "error" else None
+
+    limit = (params.get("validation_timeout") or 0) if params.get("validate", True) else 0
+    outcome = validate_until_ready(attempt, limit, sleep=sleep, clock=clock)
+    validation.update(service_validation="configured again" if outcome["passed"] else "failed",
+                      attempts=outcome["attempts"], waited_seconds=outcome["waited_seconds"])
+    if not outcome["passed"]:
+        planned = role_plan(api, principal_id, server_id) if outcome["access"] else None
+        raise validation_failure(outcome, api, server_id, identity_id, principal_id, planned, limit,
+                                 reconfigured=to_readable(last["body"]))
+    return last["body"]
 
 
 def _require_roles(api, name, server_id, identity_id, principal_id):
@@ -943,10 +1009,7 @@ def connect(azure):
         subscription, dummy, dummy2, vault_id = references.vault_reference(params, azure.subscription_id)
     except references.ReferenceInputError as exc:
         azure.fail(str(exc))
-    client = azure.dataprotection
-    if str(subscription).lower() != str(azure.subscription_id).lower():
-        with azure.azure_errors("connecting to subscription {0}".format(subscription)):
-            client = type(client)(azure.session.credential, subscription, **azure.session.client_kwargs())
+    client = azure.dataprotection_for(subscription)
     return InstanceApi(client, vault_id, azure.arm_get, azure.wait, assignment_lister(azure.authorization),
                        params.get("wait_timeout") or 600)
 

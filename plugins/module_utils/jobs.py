@@ -296,7 +296,7 @@ def failure_message(job, what="Job"):
         text += " Recommended action: " + " ".join(job["recommended_action"])
     for extra in (job.get("errors") or [])[1:]:
         text += " [{0}: {1}]".format(extra.get("code"), extra.get("message"))
-    return text + "."
+    return text if text.endswith(".") else text + "."
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -128,6 +128,7 @@ class Fake:
         self.validation_errors = []      # errors validateForBackup returns, one per call; then it passes
         self.after_put = "ProtectionConfigured"
         self.after_put_error = None
+        self.after_puts = []             # (state, error) per PUT, before after_put applies
         self.configuring_polls = 1       # GETs that still say ConfiguringProtection after a PUT
         self.pending = {}
         self.adhoc_job = None
@@ -201,10 +202,11 @@ class _Instances:
         created["properties"].update(currentProtectionState=transitional,
                                      protectionStatus={"status": "ConfiguringProtection"})
         fake.instances[name] = created
+        outcome, error = fake.after_puts.pop(0) if fake.after_puts else (fake.after_put, fake.after_put_error)
         status = {"status": "ProtectionConfigured"}
-        if fake.after_put == "ProtectionError":
-            status = {"status": "ConfiguringProtectionFailed", "errorDetails": fake.after_put_error}
-        fake.pending[name] = (fake.configuring_polls, (fake.after_put, status))
+        if outcome == "ProtectionError":
+            status = {"status": "ConfiguringProtectionFailed", "errorDetails": error}
+        fake.pending[name] = (fake.configuring_polls, (outcome, status))
         return Poller(copy.deepcopy(created))
 
     def _set(self, name, state, status):
@@ -386,6 +388,12 @@ def test_to_readable_surfaces_the_protection_error():
 ])
 def test_is_access_error(error, expected):
     assert bi.is_access_error(error) is expected
+
+
+def test_readable_error_takes_the_recommended_action_from_additional_info():
+    error = {"code": "UserErrorMissingRequiredPermissions", "message": "m", "additionalInfo": [
+        {"type": "UserFacingError", "info": {"recommendedAction": ["Grant the roles."]}}]}
+    assert bi.readable_error(error)["recommended_action"] == ["Grant the roles."]
 
 
 def test_error_from_exception_reads_the_lro_error_body():
@@ -606,11 +614,42 @@ def test_protection_error_fails_with_the_service_details():
     assert err.value.extra["protection_error"]["code"] == "UserErrorServerNotReachable"
 
 
-def test_an_instance_in_error_is_validated_and_configured_again():
+def test_an_instance_in_error_is_configured_again_without_validate_for_backup():
+    # validateForBackup refuses a server that already has an instance: the PUT itself is what validates again.
     name = pgflex.instance_name(SERVER_ID)
     fake = Fake(instances=[instance_body(name, state="ProtectionError", error={"code": "X", "message": "y"})])
+    changed, after, diff, extra, warnings = present(fake, check_mode=True)
+    assert changed and fake.writes() == [] and after["state"] == "present" and after["error"] is None
     changed, after, diff, extra, warnings = present(fake)
-    assert changed and [c[0] for c in fake.writes()] == ["validate", "put"] and after["state"] == "present"
+    assert changed and [c[0] for c in fake.writes()] == ["put"] and after["state"] == "present"
+    assert extra["validation"]["service_validation"] == "configured again"
+
+
+def test_reconfiguring_retries_while_access_propagates():
+    name = pgflex.instance_name(SERVER_ID)
+    denied = {"code": "UserErrorMissingRequiredPermissions", "message": "Appropriate permissions are missing."}
+    fake = Fake(instances=[instance_body(name, state="ProtectionError", error=denied)])
+    fake.after_puts = [("ProtectionError", denied), ("ProtectionError", denied)]
+    changed, after, diff, extra, warnings = present(fake)
+    assert [c[0] for c in fake.writes()] == ["put", "put", "put"] and after["state"] == "present"
+    assert extra["validation"]["attempts"] == 3
+
+
+def test_reconfiguring_gives_up_with_the_fix_or_fails_at_once_on_other_errors():
+    name = pgflex.instance_name(SERVER_ID)
+    denied = {"code": "UserErrorMissingRequiredPermissions", "message": "Appropriate permissions are missing."}
+    fake = Fake(instances=[instance_body(name, state="ProtectionError", error=denied)])
+    fake.after_put, fake.after_put_error = "ProtectionError", denied
+    with pytest.raises(bi.InstanceInputError) as err:
+        present(fake, api=make_api(fake, assignments=[]), validation_timeout=4)
+    assert "kept ending in ProtectionError" in str(err.value) and "stays in ProtectionError" in str(err.value)
+    assert len(err.value.extra["missing_roles"]) == 2 and err.value.extra["backup_instance"]["state"] == "error"
+    other = {"code": "UserErrorServerNotReachable", "message": "Cannot reach the server."}
+    fake = Fake(instances=[instance_body(name, state="ProtectionError", error=other)])
+    fake.after_put, fake.after_put_error = "ProtectionError", other
+    with pytest.raises(bi.InstanceInputError) as err:
+        present(fake)
+    assert "Cannot reach the server." in str(err.value) and len(fake.writes()) == 1
 
 
 def test_portal_made_instance_is_adopted_whatever_its_name():
@@ -790,3 +829,21 @@ def test_check_mode_when_the_caller_may_not_read_role_assignments():
     fake = Fake()
     changed, after, diff, extra, warnings = present(fake, check_mode=True, api=make_api(fake, assignments="forbidden"))
     assert changed and fake.writes() == [] and extra["validation"]["roles"].startswith("unknown")
+
+
+def test_identity_change_is_in_place_once_the_new_identity_holds_the_roles():
+    identity = {"type": "SystemAssigned,UserAssigned", "principalId": SYSTEM_PID,
+                "userAssignedIdentities": {UAI_ID: {"principalId": UAI_PID}}}
+    fake = Fake(vault=vault_body(identity=identity), instances=[instance_body("i1")])
+    with pytest.raises(bi.InstanceInputError, match="lacks"):
+        present(fake, identity=UAI_ID)  # the UAI holds no role yet
+    assert fake.writes() == []
+    grants = GRANTED + [assignment(READER, SERVER_RG, UAI_PID), assignment(LTR, SERVER_ID, UAI_PID)]
+    changed, after, diff, extra, warnings = present(fake, api=make_api(fake, assignments=grants), identity=UAI_ID)
+    assert changed and [c[0] for c in fake.writes()] == ["put"]
+    assert fake.writes()[0][2]["properties"]["identityDetails"]["userAssignedIdentityArmUrl"] == UAI_ID
+    assert diff["before"]["identity"] == "system_assigned" and after["identity"] == UAI_ID
+    # unset identity keeps the instance's own
+    fake.calls = []
+    changed, after, diff, extra, warnings = present(fake, api=make_api(fake, assignments=grants))
+    assert not changed and fake.writes() == [] and after["identity"] == UAI_ID
