@@ -186,6 +186,9 @@ class AzureBackupModule:
         self.params = self.module.params
         self.check_mode = self.module.check_mode
         self._session = None
+        for bound in ("wait_timeout", "validation_timeout"):
+            if (self.params.get(bound) or 0) < 0:
+                self.fail("{0} must be 0 or more seconds, got {1}.".format(bound, self.params[bound]))
 
     @property
     def session(self):

@@ -46,6 +46,26 @@ def server_argument_spec(multiple=False):
     return spec
 
 
+def reference_rules(server=False, server_required=False, **extra):
+    """AnsibleModule rules for the vault (and server) options, merged with a module's own ``extra`` rules."""
+    rules = {
+        "mutually_exclusive": [["vault_name", "vault_id"]],
+        "required_one_of": [["vault_name", "vault_id"]],
+        "required_by": {"vault_name": "resource_group"},
+    }
+    if server:
+        rules["mutually_exclusive"].append(["server_name", "server_id"])
+        rules["required_by"]["server_name"] = "server_resource_group"
+    if server_required:
+        rules["required_one_of"].append(["server_name", "server_id"])
+    for key, value in extra.items():
+        if isinstance(value, dict):
+            rules.setdefault(key, {}).update(value)
+        else:
+            rules[key] = rules.get(key, []) + list(value)
+    return rules
+
+
 def parse_typed_id(value, expected_type, option):
     """(subscription, resource group, name) of an ARM id of ``expected_type``; fails naming ``option``."""
     match = _TYPED_ID.match((value or "").rstrip("/"))

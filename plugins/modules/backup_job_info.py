@@ -57,6 +57,8 @@ extends_documentation_fragment:
   - azbackup.dataprotection.azure
   - azbackup.dataprotection.vault
   - azbackup.dataprotection.server
+  - azbackup.dataprotection.attributes
+  - azbackup.dataprotection.attributes.info_module
 attributes:
   check_mode:
     support: full
@@ -64,10 +66,6 @@ attributes:
   diff_mode:
     support: none
     description: Reads only; there is nothing to compare.
-  action_group:
-    support: full
-    membership: [azbackup.dataprotection.azure]
-    description: Use C(group/azbackup.dataprotection.azure) in C(module_defaults) to set the auth options once.
 seealso:
   - module: azbackup.dataprotection.pgflex_ondemand_backup
   - module: azbackup.dataprotection.pgflex_backup_instance_info
@@ -203,18 +201,12 @@ def argument_spec():
     return spec
 
 
-MODULE_RULES = dict(
-    mutually_exclusive=[["vault_name", "vault_id"], ["server_name", "server_id"], ["since", "last"]],
-    required_one_of=[["vault_name", "vault_id"]],
-    required_by={"vault_name": "resource_group", "server_name": "server_resource_group"},
-)
+MODULE_RULES = references.reference_rules(server=True, mutually_exclusive=[["since", "last"]])
 
 
 def main():
     azure = AzureBackupModule(argument_spec(), **MODULE_RULES)
     params = azure.params
-    if params["wait_timeout"] < 0:
-        azure.fail("wait_timeout must be 0 or more seconds.")
     try:
         jobs.filters_from_params(params)  # bad dates and durations fail before any request
     except jobs.JobInputError as exc:

@@ -154,6 +154,7 @@ options:
 extends_documentation_fragment:
   - azbackup.dataprotection.azure
   - azbackup.dataprotection.vault
+  - azbackup.dataprotection.attributes
 attributes:
   check_mode:
     support: full
@@ -161,10 +162,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the policy before and after in the readable form (or the normalised body for custom policies).
-  action_group:
-    support: full
-    membership: [azbackup.dataprotection.azure]
-    description: Use C(group/azbackup.dataprotection.azure) in C(module_defaults) to set the auth options once.
 seealso:
   - module: azbackup.dataprotection.backup_policy_info
   - module: azbackup.dataprotection.backup_vault

@@ -101,6 +101,7 @@ options:
     default: 600
 extends_documentation_fragment:
   - azbackup.dataprotection.azure
+  - azbackup.dataprotection.attributes
 attributes:
   check_mode:
     support: full
@@ -108,10 +109,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the vault's settings before and after.
-  action_group:
-    support: full
-    membership: [azbackup.dataprotection.azure]
-    description: Use C(group/azbackup.dataprotection.azure) in C(module_defaults) to set the auth options once.
 seealso:
   - module: azbackup.dataprotection.backup_vault_info
 notes:

@@ -19,17 +19,8 @@ options:
     type: str
 extends_documentation_fragment:
   - azbackup.dataprotection.azure
-attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: none
-    description: Reads only; there is nothing to compare.
-  action_group:
-    support: full
-    membership: [azbackup.dataprotection.azure]
-    description: Use C(group/azbackup.dataprotection.azure) in C(module_defaults) to set the auth options once.
+  - azbackup.dataprotection.attributes
+  - azbackup.dataprotection.attributes.info_module
 seealso:
   - module: azbackup.dataprotection.backup_vault
 """

@@ -90,6 +90,7 @@ extends_documentation_fragment:
   - azbackup.dataprotection.azure
   - azbackup.dataprotection.vault
   - azbackup.dataprotection.server
+  - azbackup.dataprotection.attributes
 attributes:
   check_mode:
     support: full
@@ -100,10 +101,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the instance's server, policy, identity and state before and after.
-  action_group:
-    support: full
-    membership: [azbackup.dataprotection.azure]
-    description: Use C(group/azbackup.dataprotection.azure) in C(module_defaults) to set the auth options once.
 seealso:
   - module: azbackup.dataprotection.pgflex_role_assignment
   - module: azbackup.dataprotection.pgflex_backup_instance_info
@@ -262,10 +259,10 @@ def argument_spec():
     return spec
 
 
-MODULE_RULES = dict(
-    mutually_exclusive=[["vault_name", "vault_id"], ["server_name", "server_id"], ["policy_name", "policy_id"]],
-    required_one_of=[["vault_name", "vault_id"], ["server_name", "server_id"]],
-    required_by={"vault_name": "resource_group", "server_name": "server_resource_group"},
+MODULE_RULES = references.reference_rules(
+    server=True,
+    server_required=True,
+    mutually_exclusive=[["policy_name", "policy_id"]],
     required_if=[["state", "present", ["policy_name", "policy_id"], True]],
 )
 
@@ -279,9 +276,6 @@ def main():
             references.parse_typed_id(identity, backup_instances.USER_ASSIGNED_IDENTITY_TYPE, "identity")
         except references.ReferenceInputError as exc:
             azure.fail(str(exc) + " Use system_assigned for the vault's system-assigned identity.")
-    for option in ("validation_timeout", "wait_timeout"):
-        if params[option] < 0:
-            azure.fail("{0} must be 0 or more seconds.".format(option))
     server_id = backup_instances.server_id_from_params(azure)
     api = backup_instances.connect(azure)
     try:

@@ -38,17 +38,8 @@ extends_documentation_fragment:
   - azbackup.dataprotection.azure
   - azbackup.dataprotection.vault
   - azbackup.dataprotection.server
-attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: none
-    description: Reads only; there is nothing to compare.
-  action_group:
-    support: full
-    membership: [azbackup.dataprotection.azure]
-    description: Use C(group/azbackup.dataprotection.azure) in C(module_defaults) to set the auth options once.
+  - azbackup.dataprotection.attributes
+  - azbackup.dataprotection.attributes.info_module
 seealso:
   - module: azbackup.dataprotection.pgflex_backup_instance
   - module: azbackup.dataprotection.backup_job_info
@@ -147,11 +138,7 @@ def argument_spec():
     return spec
 
 
-MODULE_RULES = dict(
-    mutually_exclusive=[["vault_name", "vault_id"], ["server_name", "server_id"], ["policy_name", "policy_id"]],
-    required_one_of=[["vault_name", "vault_id"]],
-    required_by={"vault_name": "resource_group", "server_name": "server_resource_group"},
-)
+MODULE_RULES = references.reference_rules(server=True, mutually_exclusive=[["policy_name", "policy_id"]])
 
 
 def main():

@@ -40,6 +40,7 @@ extends_documentation_fragment:
   - azbackup.dataprotection.azure
   - azbackup.dataprotection.vault
   - azbackup.dataprotection.server
+  - azbackup.dataprotection.attributes
 attributes:
   check_mode:
     support: full
@@ -47,10 +48,6 @@ attributes:
   diff_mode:
     support: none
     description: An action has no before and after.
-  action_group:
-    support: full
-    membership: [azbackup.dataprotection.azure]
-    description: Use C(group/azbackup.dataprotection.azure) in C(module_defaults) to set the auth options once.
 seealso:
   - module: azbackup.dataprotection.pgflex_backup_instance
   - module: azbackup.dataprotection.backup_job_info
@@ -137,18 +134,13 @@ def argument_spec():
     return spec
 
 
-MODULE_RULES = dict(
-    mutually_exclusive=[["vault_name", "vault_id"], ["server_name", "server_id"]],
-    required_one_of=[["vault_name", "vault_id"], ["server_name", "server_id", "backup_instance_name"]],
-    required_by={"vault_name": "resource_group", "server_name": "server_resource_group"},
-)
+MODULE_RULES = references.reference_rules(
+    server=True, required_one_of=[["server_name", "server_id", "backup_instance_name"]])
 
 
 def main():
     azure = AzureBackupModule(argument_spec(), **MODULE_RULES)
     params = azure.params
-    if params["wait_timeout"] < 0:
-        azure.fail("wait_timeout must be 0 or more seconds.")
     server_id = backup_instances.server_id_from_params(azure, required=False)
     api = backup_instances.connect(azure)
     try:

@@ -95,6 +95,7 @@ extends_documentation_fragment:
   - azbackup.dataprotection.azure
   - azbackup.dataprotection.vault
   - azbackup.dataprotection.server
+  - azbackup.dataprotection.attributes
 attributes:
   check_mode:
     support: full
@@ -104,10 +105,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the assignments that satisfy the need before and after the task.
-  action_group:
-    support: full
-    membership: [azbackup.dataprotection.azure]
-    description: Use C(group/azbackup.dataprotection.azure) in C(module_defaults) to set the auth options once.
 seealso:
   - module: azbackup.dataprotection.backup_vault
   - name: Azure Backup for PostgreSQL Flexible Server, permissions

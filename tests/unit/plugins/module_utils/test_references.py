@@ -47,3 +47,14 @@ def test_servers_by_name_and_by_id():
 def test_bad_server_references(params, message):
     with pytest.raises(references.ReferenceInputError, match=message):
         references.server_references(params, SUB)
+
+
+def test_reference_rules_merge_module_rules():
+    rules = references.reference_rules(server=True, server_required=True, mutually_exclusive=[["a", "b"]],
+                                       required_by={"x": "y"})
+    assert rules["mutually_exclusive"] == [["vault_name", "vault_id"], ["server_name", "server_id"], ["a", "b"]]
+    assert rules["required_one_of"] == [["vault_name", "vault_id"], ["server_name", "server_id"]]
+    assert rules["required_by"] == {"vault_name": "resource_group", "server_name": "server_resource_group", "x": "y"}
+    assert references.reference_rules() == {"mutually_exclusive": [["vault_name", "vault_id"]],
+                                             "required_one_of": [["vault_name", "vault_id"]],
+                                             "required_by": {"vault_name": "resource_group"}}
