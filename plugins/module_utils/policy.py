@@ -37,9 +37,9 @@ Decisions (each one is what the tests pin down):
   windowsZones mapping (territory 001) plus common IANA aliases; computing times in a zone other than
   UTC needs ``zoneinfo`` (Python 3.9+) and the system time zone database.
 * Scheduled times follow the wall clock in the policy's time zone: 02:00 stays 02:00 across daylight
-  saving changes. Expiry is the backup time plus the rule's duration, calendar arithmetic for years and
-  months (the day is clamped to the month's end: 31 January + P1M is 29 February in a leap year),
-  wall-clock arithmetic for weeks and days.
+  saving changes. Expiry is the backup's UTC instant plus the rule's duration (the service keeps and
+  reports expiry times in UTC), calendar arithmetic for years and months (the day is clamped to the
+  month's end: 31 January + P1M is 29 February in a leap year).
 * Weeks start on Sunday (``WEEK_START``): Azure does not document it; .NET's DayOfWeek, which the
   service runs on, counts from Sunday. It matters only for ``FirstOfWeek`` when more than one day of the
   week is scheduled (with one day, every backup is the first of its week).
@@ -1634,7 +1634,8 @@ def _simulate(model, since, until, failures=()):
     for index, tags in enumerate(_all_matches(model, times)):
         when = times[index]
         tag = tags[0]  # model.tags is sorted by priority: the first match wins; the default tag always matches
-        expires = max(add_duration(when, duration) for duration in model.durations[tag])
+        # Expiry is computed on the UTC instant, as the service stores and reports recovery point expiry in UTC.
+        expires = max(add_duration(when.astimezone(timezone.utc), duration) for duration in model.durations[tag])
         points.append((when, tag, expires))
     return points
 

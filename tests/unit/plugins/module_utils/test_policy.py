@@ -1445,3 +1445,24 @@ def test_a_schedule_without_time_zone_in_another_offset_is_custom():
 def test_malformed_raw_bodies_name_the_field(change, field):
     error = _error(policy.validate_raw_body, _mutated(change))
     assert error.field == field
+
+
+def test_expiry_is_computed_on_the_utc_instant_across_daylight_saving():
+    # 2025-01-12 02:30 in Berlin is 01:30 UTC; twelve weeks later Berlin is on summer time, but the recovery
+    # point still expires at 01:30 UTC (the service keeps expiry times in UTC).
+    schedule = {"days_of_week": ["Sunday"], "time": "02:30", "timezone": "W. Europe Standard Time"}
+    body = policy.readable_to_body(schedule, {"default": {"duration": "P12W"}})
+    points = policy.simulate_backups(body, datetime(2025, 1, 11, tzinfo=UTC), datetime(2025, 1, 13, tzinfo=UTC))
+    assert len(points) == 1
+    when, tag, expires = points[0]
+    assert when.astimezone(UTC) == datetime(2025, 1, 12, 1, 30, tzinfo=UTC)
+    assert tag == "Default"
+    assert expires.astimezone(UTC) == datetime(2025, 4, 6, 1, 30, tzinfo=UTC)
+
+
+def test_month_expiry_uses_the_utc_calendar():
+    # 2026-03-01 05:00 in Tokyo is 2026-02-28 20:00 UTC: one month later is 2026-03-28 20:00 UTC.
+    schedule = {"days_of_week": ["Sunday"], "time": "05:00", "timezone": "Tokyo Standard Time"}
+    body = policy.readable_to_body(schedule, {"default": {"duration": "P1M"}})
+    points = policy.simulate_backups(body, datetime(2026, 2, 28, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
+    assert [expires.astimezone(UTC) for dummy, dummy2, expires in points] == [datetime(2026, 3, 28, 20, 0, tzinfo=UTC)]
