@@ -270,6 +270,3 @@ def is_refusal(action, code):
     if action == "delete":
         return lowered in IN_USE_CODES + SOFT_DELETED_CODES
     return lowered in UPDATE_REFUSED_CODES + IN_USE_CODES
-
-
-

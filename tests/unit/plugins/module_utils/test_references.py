@@ -55,6 +55,8 @@ def test_reference_rules_merge_module_rules():
     assert rules["mutually_exclusive"] == [["vault_name", "vault_id"], ["server_name", "server_id"], ["a", "b"]]
     assert rules["required_one_of"] == [["vault_name", "vault_id"], ["server_name", "server_id"]]
     assert rules["required_by"] == {"vault_name": "resource_group", "server_name": "server_resource_group", "x": "y"}
-    assert references.reference_rules() == {"mutually_exclusive": [["vault_name", "vault_id"]],
-                                             "required_one_of": [["vault_name", "vault_id"]],
-                                             "required_by": {"vault_name": "resource_group"}}
+    assert references.reference_rules() == {
+        "mutually_exclusive": [["vault_name", "vault_id"]],
+        "required_one_of": [["vault_name", "vault_id"]],
+        "required_by": {"vault_name": "resource_group"},
+    }
