@@ -121,7 +121,7 @@ rc=0
 (
     cd "$COLLECTION_DIR"
     rm -rf tests/output/data
-    ansible-test integration --local --python "$python_version" --color no -v --continue-on-error \
+    ansible-test integration --local --python "$python_version" --color no --continue-on-error \
         "${extra[@]}" "${targets[@]}"
 ) 2>&1 | tee "$output" || rc=$?
 
