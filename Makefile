@@ -22,7 +22,7 @@ ARGS ?=
 # Steps of `make test`, in order. Each one records its counts under tests/output/results/.
 TEST_STEPS := ruff sanity units integration lint
 
-.PHONY: help venv system test ruff format sanity units integration lint demo build docs clean distclean
+.PHONY: help venv system test ruff format sanity units integration lint demo bench ee build docs clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -69,8 +69,22 @@ integration: venv ## ansible-test integration against the emulator (TARGET=name 
 lint: venv ## ansible-lint, production profile
 	scripts/run-lint.sh $(ARGS)
 
-demo: venv ## Start the emulator and run playbooks/demo.yml against it
+demo: venv ## On the emulator: protect seeded servers, rerun in check mode, back them up now (scripts/demo.sh)
 	scripts/demo.sh $(ARGS)
+
+bench: venv ## Benchmark the pgflex_protection role on the emulator: 1, 10, 50 servers (takes minutes; not in test)
+	@scripts/sync-collection.sh
+	$(PY) benchmarks/bench.py $(ARGS)
+
+EE_DIR := docs/execution-environment
+ee: venv ## Check the execution environment definition with `ansible-builder create` (no image is built)
+	@$(VENV)/bin/ansible-builder --version >/dev/null 2>&1 || $(VENV)/bin/python -m pip install --quiet ansible-builder
+	@mkdir -p $(DIST_DIR) $(EE_DIR)/collections
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(DIST_DIR) .
+	cp $(DIST_DIR)/azbackup-dataprotection-$$(sed -n 's/^version: *//p' galaxy.yml).tar.gz \
+	    $(EE_DIR)/collections/azbackup-dataprotection.tar.gz
+	$(VENV)/bin/ansible-builder create --file $(EE_DIR)/execution-environment.yml --context .tmp/ee-context
+	@echo "ee: build context ready in .tmp/ee-context; build the image with ansible-builder build (see docs/awx.md)"
 
 build: venv ## Build the collection tarball into .tmp/dist
 	@mkdir -p $(DIST_DIR)

@@ -130,3 +130,24 @@ emulator_stop() {
     EMULATOR_TMP=""
     EMULATOR_STATE_DIR=""
 }
+
+# How many ARM requests the emulator has logged so far (its request log since start or reset).
+emulator_request_count() {
+    "$VENV_PY" - "$EMULATOR_URL" "${REQUESTS_CA_BUNDLE:-$EMULATOR_STATE_DIR/ca-bundle.pem}" <<'PY'
+import json, ssl, sys, urllib.request
+context = ssl.create_default_context(cafile=sys.argv[2])
+with urllib.request.urlopen(sys.argv[1] + "/_emulator/requests", context=context, timeout=30) as response:
+    print(len(json.load(response)))
+PY
+}
+
+# How many write requests (PUT, PATCH, DELETE, POST) the emulator logged after the first N requests.
+emulator_writes_since() {  # N
+    "$VENV_PY" - "$EMULATOR_URL" "${REQUESTS_CA_BUNDLE:-$EMULATOR_STATE_DIR/ca-bundle.pem}" "$1" <<'PY'
+import json, ssl, sys, urllib.request
+context = ssl.create_default_context(cafile=sys.argv[2])
+with urllib.request.urlopen(sys.argv[1] + "/_emulator/requests", context=context, timeout=30) as response:
+    log = json.load(response)[int(sys.argv[3]):]
+print(sum(1 for entry in log if entry["method"] in ("PUT", "PATCH", "DELETE", "POST")))
+PY
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# pgflex_protection role against the emulator. A script target, because a dry run of the role is what
+# `ansible-playbook --check` does (ansible_check_mode), which a role target cannot do.
+#   1. check mode on a fresh emulator: zero writes, and the plan (vault, policy, 4 grants, 3 servers) is reported
+#   2. real run: everything created, report files written
+#   3. rerun: zero writes, everything unchanged; a check-mode rerun plans nothing
+#   4. on-demand backup through the role: each job completed, shown in the report
+#   5. one server in another region + one missing + one invalid name: one failure listing all, zero writes
+#   6. a principal that may not assign roles, on_missing_permission=template: template written, servers skipped
+# The variables (credentials, emulator_url, ...) are in ../../integration_config.yml, which ansible-test copies
+# next to the targets (scripts/run-integration.sh writes it); arguments (-v, or -e @file by hand) go to every run.
+set -eux
+export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False
+if [[ -f ../../integration_config.yml ]]; then
+    set -- -e @../../integration_config.yml "$@"
+fi
+
+ansible-playbook prepare.yml "$@"
+ansible-playbook protect.yml --check -e phase=dry_run "$@"
+ansible-playbook protect.yml -e phase=first "$@"
+ansible-playbook protect.yml -e phase=rerun "$@"
+ansible-playbook protect.yml --check -e phase=dry_rerun "$@"
+ansible-playbook protect.yml -e phase=backup "$@"
+ansible-playbook failures.yml "$@"
