@@ -29,7 +29,10 @@ if ((${#paths[@]} == 0)) || ! have_tests; then
     exit 0
 fi
 
-"$VENV_PY" -m pytest -q -p no:cacheprovider --junitxml="$junit" "$@" "${paths[@]}" || rc=$?
+# The emulator tests spend most of their time waiting on long-running operations (Retry-After >= 1 s), so
+# more workers than cores pays off; PYTEST_WORKERS=0 runs them in one process.
+workers="${PYTEST_WORKERS:-4}"
+"$VENV_PY" -m pytest -q -p no:cacheprovider -n "$workers" --junitxml="$junit" "$@" "${paths[@]}" || rc=$?
 if ((rc == 5)); then
     echo "ERROR: pytest collected no tests although test files exist" >&2
 fi
