@@ -30,6 +30,18 @@ class Store:
         """A dict for one resource type; created on first use."""
         return self.tables[name]
 
+    def under(self, name, prefix):
+        """Records of table ``name`` whose id starts with ``prefix`` (children of a resource), in id order."""
+        prefix = prefix.lower()
+        return [record for key, record in sorted(self.table(name).items()) if key.startswith(prefix)]
+
+    def drop_under(self, name, prefix):
+        """Delete the records of table ``name`` whose id starts with ``prefix``: children go with their parent."""
+        prefix = prefix.lower()
+        table = self.table(name)
+        for key in [key for key in table if key.startswith(prefix)]:
+            del table[key]
+
     def next_seq(self):
         with self.lock:
             self._next_seq += 1

@@ -22,8 +22,7 @@ def register_read_only(provider, type_name, table):
     @registry.route(group_rule, ["GET"], action=action, provider=provider)
     def list_in_group(request):
         require_resource_group(request.store, request.subscription_id, request.values["resource_group"])
-        prefix = request.path.lower() + "/"
-        items = [value for key, value in sorted(request.store.table(table).items()) if key.startswith(prefix)]
+        items = request.store.under(table, request.path + "/")
         return paged(request, items)
 
     @registry.route(f"/subscriptions/<subscription>/providers/{provider_type}", ["GET"], action=action,

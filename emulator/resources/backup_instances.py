@@ -66,7 +66,7 @@ import time
 from datetime import timedelta
 
 from emulator import rbac, regions, registry, seed
-from emulator.arm import ArmError, ci_get, json_response, new_guid, paged
+from emulator.arm import ArmError, ci_get, json_response, new_guid, paged, resource_not_found
 from emulator.clock import iso
 from emulator.lro import OperationManager
 from emulator.resources import jobs, recovery_points
@@ -149,10 +149,8 @@ def _instance_or_404(request, vault=None):
     vault = vault or get_vault_or_404(request)
     record = find_instance(request.store, instance_id_of(vault, request.values["instance"]))
     if record is None:
-        raise ArmError(404, "ResourceNotFound",
-                       f"The Resource '{INSTANCE_TYPE}/{request.values['vault']}/{request.values['instance']}' under "
-                       f"resource group '{request.values['resource_group']}' was not found. For more details please "
-                       "go to https://aka.ms/ARMResourceNotFoundFix")
+        raise resource_not_found(INSTANCE_TYPE, f"{request.values['vault']}/{request.values['instance']}",
+                                 request.values["resource_group"])
     return record, vault
 
 
@@ -587,9 +585,7 @@ def get_instance(request):
 @registry.route(INSTANCES_RULE, ["GET"], action=f"{INSTANCE_TYPE}/read", provider=PROVIDER)
 def list_instances(request):
     vault = get_vault_or_404(request)
-    prefix = f"{vault['id']}/backupInstances/".lower()
-    items = [render_instance(record) for key, record in sorted(request.store.table(TABLE).items())
-             if key.startswith(prefix)]
+    items = [render_instance(record) for record in request.store.under(TABLE, f"{vault['id']}/backupInstances/")]
     return paged(request, items)
 
 
@@ -828,9 +824,8 @@ def _deleted_or_404(request):
 def list_deleted(request):
     vault = get_vault_or_404(request)
     purge_due(request.store)
-    prefix = f"{vault['id']}/deletedBackupInstances/".lower()
-    items = [render_deleted(record) for key, record in sorted(request.store.table(DELETED_TABLE).items())
-             if key.startswith(prefix)]
+    items = [render_deleted(record)
+             for record in request.store.under(DELETED_TABLE, f"{vault['id']}/deletedBackupInstances/")]
     return paged(request, items)
 
 
@@ -908,10 +903,8 @@ def _vault_blockers(store, vault_record):
 
 @registry.hook("vault_deleted")
 def _drop_vault_instances(store, vault_record):
-    prefix = f"{vault_record['id']}/".lower()
     for table in (TABLE, DELETED_TABLE):
-        for key in [key for key in store.table(table) if key.startswith(prefix)]:
-            del store.table(table)[key]
+        store.drop_under(table, f"{vault_record['id']}/")
 
 
 # ------------------------------------------------------------------------------------ the simulated clock

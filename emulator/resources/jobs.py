@@ -20,7 +20,7 @@ Failures are injected with the control surface: ``POST /_emulator/faults {"job_f
 import re
 
 from emulator import registry
-from emulator.arm import ArmError, json_response, new_guid, paged
+from emulator.arm import json_response, new_guid, paged, resource_not_found
 from emulator.clock import iso
 from emulator.resources.vaults import PROVIDER, VAULT_RULE, VAULT_TYPE, get_vault_or_404
 
@@ -192,8 +192,7 @@ def render_job(record, listed=False):
 @registry.route(f"{VAULT_RULE}/backupJobs", ["GET"], action=f"{JOB_TYPE}/read", provider=PROVIDER)
 def list_jobs(request):
     vault = get_vault_or_404(request)
-    prefix = f"{vault['id']}/backupJobs/".lower()
-    records = [job for key, job in request.store.table(TABLE).items() if key.startswith(prefix)]
+    records = request.store.under(TABLE, f"{vault['id']}/backupJobs/")
     records.sort(key=lambda job: (job["startTime"], job["name"]))
     return paged(request, [render_job(job, listed=True) for job in records])
 
@@ -203,15 +202,11 @@ def get_job(request):
     vault = get_vault_or_404(request)
     record = find_job(request.store, vault["id"], request.values["job"])
     if record is None:
-        raise ArmError(404, "ResourceNotFound",
-                       f"The Resource '{JOB_TYPE}/{request.values['vault']}/{request.values['job']}' under resource "
-                       f"group '{request.values['resource_group']}' was not found. For more details please go to "
-                       "https://aka.ms/ARMResourceNotFoundFix")
+        raise resource_not_found(JOB_TYPE, f"{request.values['vault']}/{request.values['job']}",
+                                 request.values["resource_group"])
     return json_response(200, render_job(record))
 
 
 @registry.hook("vault_deleted")
 def _drop_vault_jobs(store, vault_record):
-    prefix = f"{vault_record['id']}/backupJobs/".lower()
-    for key in [key for key in store.table(TABLE) if key.startswith(prefix)]:
-        del store.table(TABLE)[key]
+    store.drop_under(TABLE, f"{vault_record['id']}/backupJobs/")

@@ -39,7 +39,7 @@ Refusals (user errors: HTTP 400 with the service's ``UserFacingError`` additiona
 import re
 
 from emulator import registry
-from emulator.arm import ArmError, ci_get, json_response, new_guid, paged
+from emulator.arm import ArmError, ci_get, json_response, new_guid, paged, resource_not_found
 from emulator.clock import parse_duration
 from emulator.resources.vaults import GROUP_RULE, PROVIDER, VAULT_TYPE, get_vault_or_404, invalid_input
 
@@ -496,19 +496,15 @@ def get_policy(request):
     vault = get_vault_or_404(request)
     record = find_policy(request.store, _policy_id(vault, request.values["policy"]))
     if record is None:
-        raise ArmError(404, "ResourceNotFound",
-                       f"The Resource '{POLICY_TYPE}/{request.values['vault']}/{request.values['policy']}' under "
-                       f"resource group '{request.values['resource_group']}' was not found. For more details please "
-                       "go to https://aka.ms/ARMResourceNotFoundFix")
+        raise resource_not_found(POLICY_TYPE, f"{request.values['vault']}/{request.values['policy']}",
+                                 request.values["resource_group"])
     return json_response(200, render_policy(record))
 
 
 @registry.route(POLICIES_RULE, ["GET"], action=f"{POLICY_TYPE}/read", provider=PROVIDER)
 def list_policies(request):
     vault = get_vault_or_404(request)
-    prefix = f"{vault['id']}/backupPolicies/".lower()
-    items = [render_policy(record) for key, record in sorted(request.store.table(TABLE).items())
-             if key.startswith(prefix)]
+    items = [render_policy(record) for record in request.store.under(TABLE, f"{vault['id']}/backupPolicies/")]
     return paged(request, items)
 
 
@@ -536,6 +532,4 @@ def delete_policy(request):
 @registry.hook("vault_deleted")
 def _drop_vault_policies(store, vault_record):
     """Policies go with their vault."""
-    prefix = f"{vault_record['id']}/backupPolicies/".lower()
-    for key in [key for key in store.table(TABLE) if key.startswith(prefix)]:
-        del store.table(TABLE)[key]
+    store.drop_under(TABLE, f"{vault_record['id']}/backupPolicies/")

@@ -18,7 +18,7 @@ import uuid
 from datetime import datetime, timezone
 
 from emulator import registry
-from emulator.arm import ArmError, json_response, new_guid, paged
+from emulator.arm import ArmError, json_response, new_guid, paged, resource_not_found
 from emulator.clock import iso
 from emulator.resources.vaults import PROVIDER, VAULT_RULE, VAULT_TYPE, get_vault_or_404
 
@@ -39,8 +39,7 @@ def create_recovery_point(store, instance_id, moment, tag, expiry, policy_name):
 
 
 def points_of(store, instance_id):
-    prefix = f"{instance_id}/recoveryPoints/".lower()
-    return [record for key, record in store.table(TABLE).items() if key.startswith(prefix)]
+    return store.under(TABLE, f"{instance_id}/recoveryPoints/")
 
 
 def delete_points_of(store, instance_id):
@@ -85,10 +84,8 @@ def _instance_or_404(request):
     instance_id = f"{vault['id']}/backupInstances/{request.values['instance']}"
     record = request.store.table(INSTANCE_TABLE).get(instance_id.lower())
     if record is None:
-        raise ArmError(404, "ResourceNotFound",
-                       f"The Resource '{VAULT_TYPE}/backupInstances/{request.values['vault']}/"
-                       f"{request.values['instance']}' under resource group '{request.values['resource_group']}' "
-                       "was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
+        raise resource_not_found(f"{VAULT_TYPE}/backupInstances", f"{request.values['vault']}/"
+                                 f"{request.values['instance']}", request.values["resource_group"])
     return record
 
 
@@ -136,15 +133,11 @@ def get_point(request):
     instance = _instance_or_404(request)
     record = request.store.table(TABLE).get(f"{instance['id']}/recoveryPoints/{request.values['point']}".lower())
     if record is None:
-        raise ArmError(404, "ResourceNotFound",
-                       f"The Resource '{RP_TYPE}/{request.values['vault']}/{request.values['instance']}/"
-                       f"{request.values['point']}' under resource group '{request.values['resource_group']}' was "
-                       "not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
+        raise resource_not_found(RP_TYPE, f"{request.values['vault']}/{request.values['instance']}/"
+                                 f"{request.values['point']}", request.values["resource_group"])
     return json_response(200, render_point(record))
 
 
 @registry.hook("vault_deleted")
 def _drop_vault_points(store, vault_record):
-    prefix = f"{vault_record['id']}/backupInstances/".lower()
-    for key in [key for key in store.table(TABLE) if key.startswith(prefix)]:
-        del store.table(TABLE)[key]
+    store.drop_under(TABLE, f"{vault_record['id']}/backupInstances/")

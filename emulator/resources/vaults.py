@@ -517,15 +517,13 @@ def delete_vault(request):
 @registry.route(f"{GROUP_RULE}/backupVaults", ["GET"], action=f"{VAULT_TYPE}/read", provider=PROVIDER)
 def list_vaults_in_group(request):
     group = require_resource_group(request.store, request.subscription_id, request.values["resource_group"])
-    prefix = f"{group['id']}/".lower()
-    items = [_render(record) for key, record in sorted(request.store.table(TABLE).items()) if key.startswith(prefix)]
+    items = [_render(record) for record in request.store.under(TABLE, f"{group['id']}/")]
     return paged(request, items)
 
 
 @registry.route(f"{SUB_RULE}/backupVaults", ["GET"], action=f"{VAULT_TYPE}/read", provider=PROVIDER)
 def list_vaults_in_subscription(request):
-    prefix = f"/subscriptions/{request.subscription_id}/".lower()
-    items = [_render(record) for key, record in sorted(request.store.table(TABLE).items()) if key.startswith(prefix)]
+    items = [_render(record) for record in request.store.under(TABLE, f"/subscriptions/{request.subscription_id}/")]
     return paged(request, items)
 
 
