@@ -580,26 +580,15 @@ def _failed(op):
 
 @registry.route(f"{SUB_RULE}/locations/<location>/operationStatus/<operation>", ["GET"],
                 action=f"{PROVIDER}/locations/operationStatus/read", provider=PROVIDER)
-def location_operation_status(request):
-    return _status(request)
-
-
 @registry.route(f"{GROUP_RULE}/locations/<location>/operationStatus/<operation>", ["GET"],
                 action=f"{PROVIDER}/locations/operationStatus/read", provider=PROVIDER)
-def group_location_operation_status(request):
-    """Not in the spec, but the service hands out this URL for vault deletes (recorded traffic) and serves it."""
-    return _status(request)
-
-
 @registry.route(f"{GROUP_RULE}/operationStatus/<operation>", ["GET"],
                 action=f"{PROVIDER}/locations/operationStatus/read", provider=PROVIDER)
-def group_operation_status(request):
-    return _status(request)
-
-
 @registry.route(f"{VAULT_RULE}/operationStatus/<operation>", ["GET"],
                 action=f"{VAULT_TYPE}/operationStatus/read", provider=PROVIDER)
-def vault_operation_status(request):
+def operation_status(request):
+    """Every URL form the service hands out for an operation's status. The resource-group location form is not in
+    the spec, but the service gives it for vault deletes (recorded traffic) and serves it."""
     return _status(request)
 
 
@@ -614,13 +603,9 @@ def _job_result(request):
 
 @registry.route(f"{SUB_RULE}/locations/<location>/operationResults/<operation>", ["GET"],
                 action=f"{PROVIDER}/locations/operationResults/read", provider=PROVIDER)
-def location_operation_result(request):
-    return _job_result(request)
-
-
 @registry.route(f"{GROUP_RULE}/operationResults/<operation>", ["GET"],
                 action=f"{PROVIDER}/locations/operationResults/read", provider=PROVIDER)
-def group_operation_result(request):
+def operation_result(request):
     return _job_result(request)
 
 

@@ -210,18 +210,22 @@ def test_region_mismatch_is_refused_naming_both_regions(emulator):
 
 
 def test_propagation_delay_applies_to_new_assignments(emulator):
-    settings = emulator.control("POST", "settings", json={"propagation_seconds": 1.5})
-    assert settings["propagation_seconds"] == 1.5
-    assert emulator.control("GET", "settings")["propagation_seconds"] == 1.5
+    # A delay far longer than the test: the fresh assignments do not count yet, however slow the machine is.
+    settings = emulator.control("POST", "settings", json={"propagation_seconds": 300})
+    assert settings["propagation_seconds"] == 300
+    assert emulator.control("GET", "settings")["propagation_seconds"] == 300
     vault = make_vault(emulator)
     policy_id = make_policy(emulator)
+    granted_at = time.monotonic()
     grant_backup_roles(emulator, vault["identity"]["principalId"])
     request = {"backupInstance": instance_body(emulator, policy_id)["properties"]}
     client = emulator.dataprotection(polling_interval=0.1)
     with pytest.raises(HttpResponseError) as caught:
         client.backup_instances.begin_validate_for_backup(GROUP, "bv-bi", request).result()
     assert caught.value.error.code == "UserErrorMissingRequiredPermissions"
-    time.sleep(1.6)
+    # Once the assignments are older than the delay, they count.
+    time.sleep(max(0.0, 1.0 - (time.monotonic() - granted_at)))
+    emulator.control("POST", "settings", json={"propagation_seconds": 0.5})
     assert client.backup_instances.begin_validate_for_backup(GROUP, "bv-bi", request).result()
     emulator.control("POST", "reset")
     assert emulator.control("GET", "settings")["propagation_seconds"] == 0.0
