@@ -39,6 +39,7 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
     role_assignment_resource,
     role_assignments,
 )
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import as_dict, get_or_none
 
 try:
     from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -297,21 +298,6 @@ def error_from_exception(exc):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _as_dict(model):
-    if model is None or isinstance(model, dict):
-        return model
-    if hasattr(model, "as_dict"):
-        return model.as_dict()
-    return dict(model)
-
-
-def _get_or_none(operation, *args):
-    try:
-        return _as_dict(operation(*args))
-    except ResourceNotFoundError:
-        return None
-
-
 class InstanceApi:
     """The calls the backup instance modules make, for one vault.
 
@@ -335,19 +321,19 @@ class InstanceApi:
 
     # reads
     def vault(self):
-        return _get_or_none(self.client.backup_vaults.get, self.resource_group, self.vault_name)
+        return get_or_none(self.client.backup_vaults.get, self.resource_group, self.vault_name)
 
     def policy(self, name):
-        return _get_or_none(self.client.backup_policies.get, self.resource_group, self.vault_name, name)
+        return get_or_none(self.client.backup_policies.get, self.resource_group, self.vault_name, name)
 
     def instances(self):
-        return [_as_dict(item) for item in self.client.backup_instances.list(self.resource_group, self.vault_name)]
+        return [as_dict(item) for item in self.client.backup_instances.list(self.resource_group, self.vault_name)]
 
     def instance(self, name):
-        return _get_or_none(self.client.backup_instances.get, self.resource_group, self.vault_name, name)
+        return get_or_none(self.client.backup_instances.get, self.resource_group, self.vault_name, name)
 
     def deleted_instance(self, name):
-        return _get_or_none(self.client.deleted_backup_instances.get, self.resource_group, self.vault_name, name)
+        return get_or_none(self.client.deleted_backup_instances.get, self.resource_group, self.vault_name, name)
 
     def server(self, server_id):
         return self.arm_get(server_id, references.POSTGRES_API_VERSION)
@@ -385,7 +371,7 @@ class InstanceApi:
     def put(self, name, body):
         poller = self.client.backup_instances.begin_create_or_update(
             self.resource_group, self.vault_name, name, body)
-        return _as_dict(self.wait(poller, "creating or updating backup instance " + name))
+        return as_dict(self.wait(poller, "creating or updating backup instance " + name))
 
     def stop(self, name):
         self.wait(self.client.backup_instances.begin_stop_protection(self.resource_group, self.vault_name, name),
@@ -410,19 +396,19 @@ class InstanceApi:
     def adhoc_backup(self, name, body):
         """Trigger a backup now; returns the job id the service gives (None if it gives none)."""
         poller = self.client.backup_instances.begin_adhoc_backup(self.resource_group, self.vault_name, name, body)
-        result = _as_dict(self.wait(poller, "triggering an on-demand backup of backup instance " + name)) or {}
+        result = as_dict(self.wait(poller, "triggering an on-demand backup of backup instance " + name)) or {}
         return result.get("jobId") or (result.get("properties") or {}).get("jobId")
 
     # jobs and recovery points
     def job(self, job_id):
-        return _get_or_none(self.client.jobs.get, self.resource_group, self.vault_name, job_id)
+        return get_or_none(self.client.jobs.get, self.resource_group, self.vault_name, job_id)
 
     def jobs(self):
-        return [_as_dict(item) for item in self.client.jobs.list(self.resource_group, self.vault_name)]
+        return [as_dict(item) for item in self.client.jobs.list(self.resource_group, self.vault_name)]
 
     def recovery_points(self, name):
-        return [_as_dict(item) for item in self.client.recovery_points.list(self.resource_group, self.vault_name,
-                                                                            name)]
+        items = self.client.recovery_points.list(self.resource_group, self.vault_name, name)
+        return [as_dict(item) for item in items]
 
 
 # ---------------------------------------------------------------------------------------------------------------

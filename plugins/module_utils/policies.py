@@ -21,6 +21,7 @@ from collections import namedtuple
 from datetime import datetime, timezone
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import compare, pgflex, policy
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import as_dict
 
 DATASOURCE_ALIASES = {
     pgflex.DATASOURCE_TYPE.lower(): pgflex.DATASOURCE_TYPE,
@@ -165,12 +166,6 @@ def preview(body, start, horizon):
         return None, "No retention preview for this policy: {0}".format(error)
 
 
-def _as_dict(model):
-    if model is None or isinstance(model, dict):
-        return model
-    return model.as_dict()
-
-
 # ------------------------------------------------------------------------------------ ensure_present/absent
 
 
@@ -192,7 +187,7 @@ def ensure_present(client, current_body, params, check_mode):
         return False, result_of(current_body), policy.policy_diff(current_body, current_body)
     if check_mode:
         return True, result_of(desired), policy.policy_diff(current_body, desired)
-    after = _as_dict(client.backup_policies.create_or_update(group, vault, name, desired))
+    after = as_dict(client.backup_policies.create_or_update(group, vault, name, desired))
     return True, result_of(after or desired), policy.policy_diff(current_body, after or desired)
 
 
@@ -216,7 +211,7 @@ def policy_users(client, resource_group, vault_name, wanted_id):
     """Names of the vault's backup instances whose policyInfo.policyId is ``wanted_id``."""
     names = []
     for item in client.backup_instances.list(resource_group, vault_name):
-        item = _as_dict(item) or {}
+        item = as_dict(item) or {}
         used = ((item.get("properties") or {}).get("policyInfo") or {}).get("policyId")
         if compare.same_id(used, wanted_id):
             names.append(item.get("name"))

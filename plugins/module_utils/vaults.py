@@ -11,6 +11,7 @@ so the unit tests drive it with a fake client.
 import re
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import compare
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import as_dict
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9-]{2,50}$")
 RETENTION_DAYS_RANGE = (14, 180)
@@ -313,19 +314,13 @@ def _finish(client, poller, wait, resource_group, name, what):
     body = wait(poller, what)
     if body is None:
         body = client.backup_vaults.get(resource_group, name)
-    return to_readable(_as_dict(body))
-
-
-def _as_dict(model):
-    if model is None or isinstance(model, dict):
-        return model
-    return model.as_dict()
+    return to_readable(as_dict(body))
 
 
 def protected_items(client, resource_group, name):
     """Names of backup instances the vault holds, live and soft-deleted: either blocks its deletion."""
-    live = [_as_dict(item).get("name") for item in client.backup_instances.list(resource_group, name)]
-    deleted = [_as_dict(item).get("name") for item in client.deleted_backup_instances.list(resource_group, name)]
+    live = [as_dict(item).get("name") for item in client.backup_instances.list(resource_group, name)]
+    deleted = [as_dict(item).get("name") for item in client.deleted_backup_instances.list(resource_group, name)]
     return live, deleted
 
 
