@@ -90,6 +90,7 @@ extends_documentation_fragment:
   - azbackup.dataprotection.azure
   - azbackup.dataprotection.vault
   - azbackup.dataprotection.server
+  - azbackup.dataprotection.server_list
   - azbackup.dataprotection.attributes
 attributes:
   check_mode:
@@ -138,6 +139,16 @@ EXAMPLES = r"""
     server_resource_group: rg-pg
     policy_name: pg-weekly-ltr-10y
 
+- name: Protect many servers in one module run, ten at a time
+  azbackup.dataprotection.pgflex_backup_instance:
+    vault_name: bv-pg-prod-eastus
+    resource_group: rg-backup
+    server_resource_group: rg-pg
+    servers: [pg-orders, pg-billing, pg-inventory]
+    policy_name: pg-weekly-ltr
+    max_parallel: 10
+  register: protected
+
 - name: Stop backups for a maintenance window, keeping recovery points per policy
   azbackup.dataprotection.pgflex_backup_instance:
     vault_name: bv-pg-prod-eastus
@@ -165,7 +176,7 @@ EXAMPLES = r"""
 RETURN = r"""
 backup_instance:
   description: The backup instance after the task (predicted in check mode); empty after O(state=absent).
-  returned: always
+  returned: when O(servers) is not set
   type: dict
   contains:
     id:
@@ -221,7 +232,7 @@ validation:
       validation went (C(service_validation) passed / failed / skipped / not needed, C(attempts), C(waited_seconds)).
     - In check mode, C(roles) lists the required roles with C(existing), C(inherited) or C(missing), and
       C(missing_roles) and C(fix_task) say what to grant.
-  returned: when O(state) is not V(absent)
+  returned: when O(state) is not V(absent) and O(servers) is not set
   type: dict
 soft_deleted:
   description: Whether the deleted instance is kept in the vault's soft delete.
@@ -235,15 +246,61 @@ note:
   description: What soft delete means for the deleted instance.
   returned: when O(state=absent) and the vault has soft delete
   type: str
+servers:
+  description:
+    - List mode, one entry per server of O(servers), in the order given. Each entry holds what a single-server run
+      returns (RV(backup_instance), RV(validation), RV(soft_deleted), ...) and the keys below.
+  returned: when O(servers) is set
+  type: list
+  elements: dict
+  contains:
+    server_id:
+      description: Resource id of the server.
+      type: str
+    server_name:
+      description: Name of the server.
+      type: str
+    changed:
+      description: Whether this server's instance changed (would change in check mode).
+      type: bool
+    failed:
+      description: Whether this server failed; the other servers were handled all the same.
+      type: bool
+    msg:
+      description: Why this server failed.
+      type: str
+      returned: when failed
+    action:
+      description:
+        - What the server went through - V(protect), V(change_policy), V(change_identity), V(resume), V(repair),
+          V(wait) (protection was being configured), V(stop), V(suspend), V(delete), or V(none). The same decision
+          M(azbackup.dataprotection.pgflex_protection_plan) plans with.
+      type: str
+      returned: when not failed
+    warnings:
+      description: Warnings about this server (also shown as the task's warnings, prefixed with the server name).
+      type: list
+      elements: str
+failed_servers:
+  description: List mode, the resource ids of the servers that failed (empty when none did).
+  returned: when O(servers) is set
+  type: list
+  elements: str
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
+    backup_instances,
+    planning,
+    references,
+    server_list,
+)
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
 
 
 def argument_spec():
     spec = references.vault_argument_spec()
     spec.update(references.server_argument_spec())
+    spec.update(server_list.argument_spec())
     spec.update(
         name=dict(type="str"),
         policy_name=dict(type="str"),
@@ -261,10 +318,52 @@ def argument_spec():
 
 MODULE_RULES = references.reference_rules(
     server=True,
-    server_required=True,
-    mutually_exclusive=[["policy_name", "policy_id"]],
+    mutually_exclusive=[["policy_name", "policy_id"], ["servers", "name"]] + server_list.MUTUALLY_EXCLUSIVE,
+    required_one_of=[["server_name", "server_id", "servers"]],
     required_if=[["state", "present", ["policy_name", "policy_id"], True]],
 )
+
+# What a changed instance went through, for states other than present (present uses planning.protection_action).
+STATE_ACTIONS = {"absent": "delete", "stopped": "stop", "suspended": "suspend"}
+
+
+def apply(azure, api, server_id):
+    """The single-server task: (changed, result, diff). Azure errors fail through ``azure``."""
+    params = azure.params
+    if params["state"] == "absent":
+        with azure.azure_errors("deleting the backup instance of {0}".format(server_id)):
+            changed, diff, extra = backup_instances.ensure_absent(api, params, server_id, azure.check_mode)
+        return changed, dict(extra, backup_instance={}), diff
+    with azure.azure_errors("protecting {0}".format(server_id)):
+        changed, instance, diff, extra = backup_instances.ensure_present(
+            api, params, server_id, azure.check_mode, azure.warn)
+    return changed, dict(extra, backup_instance=instance), diff
+
+
+def run_list(azure):
+    """List mode: every server of ``servers`` in one run, ``max_parallel`` at a time."""
+    params = azure.params
+    server_ids = server_list.resolve(azure)
+    api = backup_instances.connect(azure)
+    with azure.azure_errors("reading vault {0} and its backup instances".format(api.vault_name)):
+        vault = api.vault()
+        shared = server_list.SharedReads(vault, api.instances() if vault is not None else [])
+    policy_id = None
+    if params["policy_id"] or params["policy_name"]:
+        policy_id = params["policy_id"] or backup_instances.policy_id_for(api.vault_id, params["policy_name"])
+    identity = params["identity"] if params["identity"] not in (None, "", "system_assigned") else None
+
+    def work(scope, server_id):
+        found = backup_instances.find_for_server(shared.instances(), server_id)
+        changed, result, diff = apply(scope, shared.bind(backup_instances.connect(scope)), server_id)
+        if params["state"] == "present":
+            action = planning.protection_action(found[0] if found else None, server_id, policy_id, "present",
+                                                identity)[0] if changed else "none"
+        else:
+            action = STATE_ACTIONS[params["state"]] if changed else "none"
+        return changed, dict(result, action=action), diff
+
+    server_list.run(azure, server_ids, work, input_errors=(backup_instances.InstanceInputError,))
 
 
 def main():
@@ -276,19 +375,15 @@ def main():
             references.parse_typed_id(identity, backup_instances.USER_ASSIGNED_IDENTITY_TYPE, "identity")
         except references.ReferenceInputError as exc:
             azure.fail(str(exc) + " Use system_assigned for the vault's system-assigned identity.")
+    if params["servers"] is not None:
+        run_list(azure)
     server_id = backup_instances.server_id_from_params(azure)
     api = backup_instances.connect(azure)
     try:
-        if params["state"] == "absent":
-            with azure.azure_errors("deleting the backup instance of {0}".format(server_id)):
-                changed, diff, extra = backup_instances.ensure_absent(api, params, server_id, azure.check_mode)
-            azure.exit(changed, diff=diff, backup_instance={}, **extra)
-        with azure.azure_errors("protecting {0}".format(server_id)):
-            changed, instance, diff, extra = backup_instances.ensure_present(
-                api, params, server_id, azure.check_mode, azure.warn)
+        changed, result, diff = apply(azure, api, server_id)
     except backup_instances.InstanceInputError as exc:
         azure.fail(str(exc), **exc.extra)
-    azure.exit(changed, diff=diff, backup_instance=instance, **extra)
+    azure.exit(changed, diff=diff, **result)
 
 
 if __name__ == "__main__":

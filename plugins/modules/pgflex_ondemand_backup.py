@@ -40,6 +40,7 @@ extends_documentation_fragment:
   - azbackup.dataprotection.azure
   - azbackup.dataprotection.vault
   - azbackup.dataprotection.server
+  - azbackup.dataprotection.server_list
   - azbackup.dataprotection.attributes
 attributes:
   check_mode:
@@ -72,6 +73,16 @@ EXAMPLES = r"""
     retention_tag: Monthly
   register: pre_migration
 
+- name: Back up many servers at once, waiting for every job
+  azbackup.dataprotection.pgflex_ondemand_backup:
+    vault_name: bv-pg-prod-eastus
+    resource_group: rg-backup
+    servers:
+      - /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-pg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-orders
+      - /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-pg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-billing
+    wait: true
+  register: backups
+
 - name: Follow it later
   azbackup.dataprotection.backup_job_info:
     vault_name: bv-pg-prod-eastus
@@ -83,17 +94,17 @@ EXAMPLES = r"""
 RETURN = r"""
 job_id:
   description: Id of the backup job; null in check mode.
-  returned: always
+  returned: when O(servers) is not set
   type: str
 job:
   description:
     - The job as M(azbackup.dataprotection.backup_job_info) returns it; its final state with O(wait=true).
     - Null in check mode.
-  returned: always
+  returned: when O(servers) is not set
   type: dict
 trigger:
   description: What was (or in check mode would be) triggered.
-  returned: always
+  returned: when O(servers) is not set
   type: dict
   contains:
     backup_instance_name:
@@ -113,17 +124,51 @@ trigger:
       type: str
 backup_instance:
   description: The backup instance, as M(azbackup.dataprotection.pgflex_backup_instance) returns it.
-  returned: always
+  returned: when O(servers) is not set
   type: dict
+servers:
+  description:
+    - List mode, one entry per server of O(servers), in the order given. Each entry holds what a single-server run
+      returns (RV(job_id), RV(job), RV(trigger), RV(backup_instance)) and the keys below.
+  returned: when O(servers) is set
+  type: list
+  elements: dict
+  contains:
+    server_id:
+      description: Resource id of the server.
+      type: str
+    server_name:
+      description: Name of the server.
+      type: str
+    changed:
+      description: Whether a backup was (in check mode would be) triggered for this server.
+      type: bool
+    failed:
+      description: Whether this server failed; the other servers were handled all the same.
+      type: bool
+    msg:
+      description: Why this server failed (with RV(job_id) when the backup was triggered and the job failed).
+      type: str
+      returned: when failed
+    warnings:
+      description: Warnings about this server (also shown as the task's warnings, prefixed with the server name).
+      type: list
+      elements: str
+failed_servers:
+  description: List mode, the resource ids of the servers that failed (empty when none did).
+  returned: when O(servers) is set
+  type: list
+  elements: str
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, references, server_list
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
 
 
 def argument_spec():
     spec = references.vault_argument_spec()
     spec.update(references.server_argument_spec())
+    spec.update(server_list.argument_spec())
     spec.update(
         backup_instance_name=dict(type="str"),
         retention_tag=dict(type="str", default="Default"),
@@ -135,17 +180,42 @@ def argument_spec():
 
 
 MODULE_RULES = references.reference_rules(
-    server=True, required_one_of=[["server_name", "server_id", "backup_instance_name"]])
+    server=True,
+    required_one_of=[["server_name", "server_id", "backup_instance_name", "servers"]],
+    mutually_exclusive=[["servers", "backup_instance_name"]] + server_list.MUTUALLY_EXCLUSIVE,
+)
+
+
+def trigger(azure, api, server_id):
+    """The single-server task: the result of pgflex_ondemand_backup. Azure errors fail through ``azure``."""
+    with azure.azure_errors("triggering an on-demand backup in vault {0}".format(api.vault_name)):
+        return backup_instances.ondemand_backup(api, azure.params, server_id, azure.check_mode, azure.warn)
+
+
+def run_list(azure):
+    """List mode: a backup of every server of ``servers`` in one run, ``max_parallel`` at a time."""
+    server_ids = server_list.resolve(azure)
+    api = backup_instances.connect(azure)
+    with azure.azure_errors("reading vault {0} and its backup instances".format(api.vault_name)):
+        vault = api.vault()
+        if vault is None:
+            azure.fail("Backup vault '{0}' does not exist ({1}).".format(api.vault_name, api.vault_id))
+        shared = server_list.SharedReads(vault, api.instances())
+
+    def work(scope, server_id):
+        return True, trigger(scope, shared.bind(backup_instances.connect(scope)), server_id), None
+
+    server_list.run(azure, server_ids, work, input_errors=(backup_instances.InstanceInputError,))
 
 
 def main():
     azure = AzureBackupModule(argument_spec(), **MODULE_RULES)
-    params = azure.params
+    if azure.params["servers"] is not None:
+        run_list(azure)
     server_id = backup_instances.server_id_from_params(azure, required=False)
     api = backup_instances.connect(azure)
     try:
-        with azure.azure_errors("triggering an on-demand backup in vault {0}".format(api.vault_name)):
-            result = backup_instances.ondemand_backup(api, params, server_id, azure.check_mode, azure.warn)
+        result = trigger(azure, api, server_id)
     except backup_instances.InstanceInputError as exc:
         azure.fail(str(exc), **exc.extra)
     azure.exit(True, **result)

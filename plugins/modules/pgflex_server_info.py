@@ -140,13 +140,8 @@ problems:
   elements: str
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import references, servers
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import planning, references, servers
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
-
-try:
-    from azure.core.rest import HttpRequest
-except ImportError:  # AzureBackupModule fails with missing_required_lib
-    HttpRequest = None
 
 
 def main():
@@ -167,16 +162,7 @@ def main():
         if ids is None and params["server_resource_group"]:
             path = "/subscriptions/{0}/resourceGroups/{1}".format(
                 azure.subscription_id, params["server_resource_group"])
-        page = azure.arm_get(path + "/providers/Microsoft.DBforPostgreSQL/flexibleServers",
-                             references.POSTGRES_API_VERSION) or {}
-        bodies = list(page.get("value") or [])
-        while page.get("nextLink"):
-            with azure.azure_errors("listing servers"):
-                response = azure.session.client("dataprotection").send_request(HttpRequest("GET", page["nextLink"]))
-                response.raise_for_status()
-                page = response.json()
-            bodies.extend(page.get("value") or [])
-        return bodies
+        return planning.list_servers(azure, path)
 
     result = servers.lookup(read, list_group, ids, params["location"])
     result["problems"] = invalid + result["problems"]

@@ -1,0 +1,151 @@
+# Copyright: azbackup.dataprotection contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""List mode of the per-server modules (``servers`` + ``max_parallel``), written once for all of them.
+
+A module in list mode reads what every server shares once (the vault, its instances, the policies), then runs its
+single-server logic for each server on a bounded thread pool (``parallel.run_bounded``), each against an isolated
+view of the façade, and returns one result per server under ``servers``. A server that fails does not stop the
+others; the module fails at the end, naming every failed server, with every result (``servers``) and the ids that
+failed (``failed_servers``).
+"""
+
+import threading
+
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import parallel, pgflex, references
+
+
+def argument_spec():
+    return dict(
+        servers=dict(type="list", elements="str"),
+        max_parallel=dict(type="int", default=parallel.DEFAULT_MAX_PARALLEL),
+    )
+
+
+# servers replaces the single-server options.
+MUTUALLY_EXCLUSIVE = [["servers", "server_id"], ["servers", "server_name"]]
+
+
+def resolve(azure):
+    """The server ids of ``servers`` (ids as they are, names with ``server_resource_group``), without duplicates.
+
+    Fails the module, naming the option, on a malformed id or a name without ``server_resource_group``.
+    """
+    params = azure.params
+    problem = parallel.max_parallel_problem(params.get("max_parallel"))
+    if problem:
+        azure.fail(problem)
+    ids, seen = [], set()
+    for entry in params["servers"]:
+        entry = str(entry or "").strip()
+        try:
+            if entry.startswith("/"):
+                server_id = references.server_references({"server_id": entry}, None)[0]
+            else:
+                if not params.get("server_resource_group"):
+                    raise references.ReferenceInputError(
+                        "servers entry '{0}' is a name: set server_resource_group, or give resource ids.".format(
+                            entry))
+                server_id = pgflex.server_id(azure.subscription_id, params["server_resource_group"], entry)
+        except references.ReferenceInputError as exc:
+            azure.fail(str(exc).replace("server_id must", "each servers entry must"))
+        if server_id.lower() not in seen:
+            seen.add(server_id.lower())
+            ids.append(server_id)
+    return ids
+
+
+class SharedReads:
+    """The per-server InstanceApi, with the reads every server shares answered once for the whole run.
+
+    The vault and the list of its instances are read before the threads start; policies are read the first time a
+    server needs one. Everything else (the server, the instance after a write, jobs) goes to the server's own api.
+    """
+
+    def __init__(self, vault, instances):
+        self._vault = vault
+        self._instances = instances
+        self._policies = {}
+        self._lock = threading.Lock()
+
+    def bind(self, api):
+        return _Bound(self, api)
+
+    def vault(self):
+        return self._vault
+
+    def instances(self):
+        return self._instances
+
+    def read_policy(self, api, name):
+        key = str(name or "").lower()
+        with self._lock:
+            if key not in self._policies:
+                self._policies[key] = api.policy(name)
+            return self._policies[key]
+
+
+class _Bound:
+    def __init__(self, shared, api):
+        self._shared = shared
+        self._api = api
+
+    def __getattr__(self, name):
+        return getattr(self._api, name)
+
+    def vault(self):
+        return self._shared.vault()
+
+    def instances(self):
+        return self._shared.instances()
+
+    def policy(self, name):
+        return self._shared.read_policy(self._api, name)
+
+
+def run(azure, server_ids, work, input_errors=()):
+    """``work(scope, server_id)`` -> (changed, result dict, diff or None) for every server; then exit the module.
+
+    ``scope`` is the façade isolated for that server (``parallel.isolated``, with ``server_id`` set). An
+    ``ItemFailed`` or one of ``input_errors`` (whose ``extra`` dict, if any, joins the result) fails that server only.
+    """
+    def one(server_id):
+        scope = parallel.isolated(azure, server_id=server_id, server_name=None)
+        try:
+            changed, result, diff = work(scope, server_id)
+        except parallel.ItemFailed as exc:
+            raise _Failed(scope.warnings, exc.msg, exc.details) from None
+        except input_errors as exc:
+            raise _Failed(scope.warnings, str(exc), getattr(exc, "extra", None) or {}) from None
+        return dict(result, changed=changed, failed=False, warnings=scope.warnings, _diff=diff)
+
+    outcomes = parallel.run_bounded(server_ids, one, azure.params.get("max_parallel"), failures=(_Failed,))
+    results, diffs = [], []
+    for outcome in outcomes:
+        name = outcome.item.rstrip("/").rsplit("/", 1)[-1]
+        if outcome.failed:
+            item = dict(outcome.error.details, changed=False, failed=True, msg=outcome.error.msg,
+                        warnings=outcome.error.warnings)
+        else:
+            item = dict(outcome.result)
+            diff = item.pop("_diff")
+            if item["changed"] and diff is not None:
+                diffs.append(diff)
+        item.update(server_id=outcome.item, server_name=name)
+        for text in item["warnings"]:
+            azure.warn("{0}: {1}".format(name, text))
+        results.append(item)
+    changed = any(item["changed"] for item in results)
+    failed = [item["server_id"] for item in results if item["failed"]]
+    message = parallel.summary(outcomes, lambda server_id: server_id.rstrip("/").rsplit("/", 1)[-1])
+    if message:
+        azure.fail(message, changed=changed, servers=results, failed_servers=failed)
+    azure.exit(changed, diff=diffs, servers=results, failed_servers=failed)
+
+
+class _Failed(Exception):
+    def __init__(self, warnings, msg, details):
+        super(_Failed, self).__init__(msg)
+        self.warnings = warnings
+        self.msg = msg
+        self.details = details

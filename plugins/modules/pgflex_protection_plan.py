@@ -1,0 +1,352 @@
+#!/usr/bin/python
+# Copyright: azbackup.dataprotection contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: pgflex_protection_plan
+short_description: Plan the protection of PostgreSQL Flexible Servers in a Backup vault, reading only
+version_added: 0.2.0
+description:
+  - Checks, without writing anything, everything that must hold before servers are protected in a Backup vault, and
+    lists every problem and warning at once - servers that do not exist, have invalid names, sit outside the vault's
+    region or exceed the size vaulted backup supports, vault settings Azure refuses, a policy that is invalid, missing
+    or not made for PostgreSQL Flexible Server, a user-assigned identity that does not exist, servers whose backup
+    instance is soft-deleted.
+  - Says per server what protection needs - V(protect), V(change_policy), V(change_identity), V(resume),
+    V(repair), V(wait), V(none) (or V(blocked)) - with the same decision
+    M(azbackup.dataprotection.pgflex_backup_instance) reports in list mode.
+  - Works per vault, not per server - one read of the vault, one list of its backup instances, one read of the
+    policy, and the servers read with one list per resource group.
+  - A vault or policy that does not exist yet is planned as created (when O(manage_vault) / O(policy) say the caller
+    manages it), and every server then needs V(protect).
+  - It never fails because of what it finds (problems are returned in RV(problems)); it fails only on bad options or
+    when Azure cannot be read.
+  - The role M(azbackup.dataprotection.pgflex_protection) runs it first, for its validation and for its plan.
+author:
+  - azbackup maintainers (@azbackup)
+options:
+  manage_vault:
+    description:
+      - Whether the caller creates or updates the vault with O(vault). V(false) plans with the vault as it is; a
+        missing vault is then a problem.
+    type: bool
+    default: true
+  vault:
+    description:
+      - The vault settings the caller will apply with M(azbackup.dataprotection.backup_vault); checked as that module
+        checks them in check mode. Unset (null) settings are not managed.
+    type: dict
+    default: {}
+    suboptions:
+      location:
+        description: Region of the vault; the resource group's region when the vault does not exist and this is not set.
+        type: str
+      redundancy:
+        description: Storage redundancy.
+        type: str
+        choices: [LocallyRedundant, GeoRedundant, ZoneRedundant]
+      soft_delete:
+        description: Soft delete.
+        type: str
+        choices: [disabled, enabled, always_on]
+      soft_delete_retention_days:
+        description: Days soft-deleted backups are kept.
+        type: int
+      immutability:
+        description: Immutability.
+        type: str
+        choices: [disabled, unlocked, locked]
+      cross_region_restore:
+        description: Cross-region restore.
+        type: bool
+      tags:
+        description: Tags of the vault.
+        type: dict
+  allow_irreversible:
+    description: The caller confirms settings Azure does not let undo (as in M(azbackup.dataprotection.backup_vault)).
+    type: bool
+    default: false
+  identity:
+    description:
+      - Resource id of a user-assigned managed identity the servers are protected with; it is attached to the vault
+        next to the system-assigned identity. When not set, the instances keep their identity.
+    type: str
+  policy_name:
+    description: Name of the backup policy the servers are protected with.
+    type: str
+    required: true
+  policy:
+    description:
+      - The policy in the readable form of M(azbackup.dataprotection.backup_policy) (C(schedule), C(retention)) that
+        the caller will create or update. V({}) uses the existing policy as it is (a missing policy is then a problem).
+    type: dict
+    default: {}
+  servers:
+    description: Servers, each by C(id), or by C(name) and C(resource_group).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      id:
+        description: Resource id of the server.
+        type: str
+      name:
+        description: Name of the server.
+        type: str
+      resource_group:
+        description: Resource group of the server.
+        type: str
+  server_ids:
+    description: Resource ids of servers, in addition to O(servers).
+    type: list
+    elements: str
+    default: []
+  hosts:
+    description:
+      - One host per server (inventory pattern), used only when O(servers) and O(server_ids) are empty. Each host
+        gives its server's C(id), or C(resource_group) and C(name) (the host name when not set). A host that gives
+        neither is a problem naming the host.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      host:
+        description: Inventory host name.
+        type: str
+        required: true
+      id:
+        description: Resource id of the host's server.
+        type: str
+      name:
+        description: Name of the host's server.
+        type: str
+      resource_group:
+        description: Resource group of the host's server.
+        type: str
+  on_unsupported_size:
+    description:
+      - A server larger than the 1 TB vaulted backup supports is a warning (V(warn)) or a problem (V(fail)).
+    type: str
+    choices: [warn, fail]
+    default: warn
+extends_documentation_fragment:
+  - azbackup.dataprotection.azure
+  - azbackup.dataprotection.vault
+  - azbackup.dataprotection.attributes
+attributes:
+  check_mode:
+    support: full
+    description: Reads only, in check mode and out of it.
+  diff_mode:
+    support: none
+    description: Reads only; there is nothing to compare.
+seealso:
+  - module: azbackup.dataprotection.pgflex_backup_instance
+  - module: azbackup.dataprotection.pgflex_server_info
+  - module: azbackup.dataprotection.backup_vault
+  - module: azbackup.dataprotection.backup_policy
+"""
+
+EXAMPLES = r"""
+- name: Plan the protection of three servers
+  azbackup.dataprotection.pgflex_protection_plan:
+    vault_name: bv-pg-prod-eastus
+    resource_group: rg-backup
+    vault:
+      location: eastus
+      redundancy: LocallyRedundant
+    policy_name: pg-weekly
+    policy:
+      schedule: {days_of_week: [Sunday], time: "02:00"}
+      retention: {default: {duration: P3M}}
+    servers:
+      - {name: pg-orders, resource_group: rg-pg}
+      - {name: pg-billing, resource_group: rg-pg}
+      - {id: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-pg2/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg-hr}
+  register: plan
+
+- name: Stop on any problem, listing all of them
+  ansible.builtin.assert:
+    that: plan.problems | length == 0
+    fail_msg: "{{ plan.problems | join(' ') }}"
+
+- name: Protect what needs it, in one module run
+  azbackup.dataprotection.pgflex_backup_instance:
+    vault_name: bv-pg-prod-eastus
+    resource_group: rg-backup
+    servers: "{{ plan.to_configure }}"
+    policy_name: pg-weekly
+  when: plan.to_configure | length > 0
+"""
+
+RETURN = r"""
+problems:
+  description: Everything that stands in the way, one sentence each; empty when the servers can be protected.
+  returned: always
+  type: list
+  elements: str
+warnings:
+  description: What does not stop protection but deserves attention (oversized servers with O(on_unsupported_size=warn)).
+  returned: always
+  type: list
+  elements: str
+vault:
+  description: The vault as it is and as the plan leaves it.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Resource id of the vault.
+      type: str
+    name:
+      description: Name of the vault.
+      type: str
+    resource_group:
+      description: Resource group of the vault.
+      type: str
+    exists:
+      description: Whether the vault exists now.
+      type: bool
+    managed:
+      description: O(manage_vault).
+      type: bool
+    action:
+      description: V(create), V(update) or V(none).
+      type: str
+    location:
+      description: Region of the vault (after the plan).
+      type: str
+    region:
+      description: The region in programmatic form (V(eastus)); null when unknown.
+      type: str
+    identity:
+      description: The identity option M(azbackup.dataprotection.backup_vault) needs for O(identity); null without.
+      type: dict
+    vault:
+      description: The vault as M(azbackup.dataprotection.backup_vault) returns it (predicted when it changes).
+      type: dict
+policy:
+  description: The policy as it is and as the plan leaves it.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Resource id of the policy.
+      type: str
+    name:
+      description: Name of the policy.
+      type: str
+    exists:
+      description: Whether the policy exists now.
+      type: bool
+    managed:
+      description: Whether O(policy) was given.
+      type: bool
+    action:
+      description: V(create), V(update) or V(none).
+      type: str
+    policy:
+      description: The policy as M(azbackup.dataprotection.backup_policy) returns it (predicted when it changes).
+      type: dict
+servers:
+  description: Every server found, in the order requested, with what protecting it needs.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Resource id.
+      type: str
+    name:
+      description: Server name.
+      type: str
+    resource_group:
+      description: Resource group.
+      type: str
+    region:
+      description: Region (V(eastus)).
+      type: str
+    storage_size_gb:
+      description: Provisioned storage in GB.
+      type: int
+    over_size_limit:
+      description: Whether the server is larger than vaulted backup supports.
+      type: bool
+    action:
+      description: V(protect), V(change_policy), V(change_identity), V(resume), V(repair), V(wait), V(blocked) or V(none).
+      type: str
+    reason:
+      description: Why, in words.
+      type: str
+    before:
+      description: The server's backup instance now (C(name), C(state), C(policy_name)); null when none.
+      type: dict
+server_ids:
+  description: Resource ids of every server found, in order.
+  returned: always
+  type: list
+  elements: str
+to_configure:
+  description: Resource ids of the servers whose action is neither V(none) nor V(blocked).
+  returned: always
+  type: list
+  elements: str
+counts:
+  description: Number of servers per action.
+  returned: always
+  type: dict
+  sample: {protect: 2, change_policy: 1, none: 47}
+"""
+
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import planning, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+
+
+def argument_spec():
+    spec = references.vault_argument_spec()
+    spec.update(
+        manage_vault=dict(type="bool", default=True),
+        vault=dict(type="dict", default={}, options=dict(
+            location=dict(type="str"),
+            redundancy=dict(type="str", choices=["LocallyRedundant", "GeoRedundant", "ZoneRedundant"]),
+            soft_delete=dict(type="str", choices=["disabled", "enabled", "always_on"]),
+            soft_delete_retention_days=dict(type="int"),
+            immutability=dict(type="str", choices=["disabled", "unlocked", "locked"]),
+            cross_region_restore=dict(type="bool"),
+            tags=dict(type="dict"),
+        )),
+        allow_irreversible=dict(type="bool", default=False),
+        identity=dict(type="str"),
+        policy_name=dict(type="str", required=True),
+        policy=dict(type="dict", default={}),
+        servers=dict(type="list", elements="dict", default=[], options=dict(
+            id=dict(type="str"),
+            name=dict(type="str"),
+            resource_group=dict(type="str"),
+        )),
+        server_ids=dict(type="list", elements="str", default=[]),
+        hosts=dict(type="list", elements="dict", default=[], options=dict(
+            host=dict(type="str", required=True),
+            id=dict(type="str"),
+            name=dict(type="str"),
+            resource_group=dict(type="str"),
+        )),
+        on_unsupported_size=dict(type="str", choices=["warn", "fail"], default="warn"),
+    )
+    return spec
+
+
+def main():
+    azure = AzureBackupModule(argument_spec(), **references.reference_rules())
+    params = azure.params
+    try:
+        subscription, dummy, dummy2, vault_id = references.vault_reference(params, azure.subscription_id)
+    except references.ReferenceInputError as exc:
+        azure.fail(str(exc))
+    reads = planning.AzureReads(azure, subscription, vault_id)
+    result = planning.build_plan(reads, params, azure.subscription_id)
+    azure.exit(False, **result)
+
+
+if __name__ == "__main__":
+    main()
