@@ -165,7 +165,8 @@ def requested_servers(request, subscription_id):
 
 def vault_settings(request):
     """The backup_vault options the plan checks: the role's settings plus the identity the servers use."""
-    settings = dict((key, value) for key, value in (request.get("vault") or {}).items() if value is not None)
+    settings = dict((key, value) for key, value in (request.get("vault") or {}).items()
+                    if value is not None and value != "")
     if request.get("identity"):
         settings["identity"] = {"type": "system_and_user_assigned",
                                 "user_assigned_identities": [request["identity"]]}
@@ -303,7 +304,7 @@ def build_plan(reads, request, subscription_id):
         counts[item["action"]] += 1
     return {
         "problems": problems,
-        "warnings": warnings,
+        "plan_warnings": warnings,
         "vault": vault,
         "policy": policy_plan,
         "servers": planned,

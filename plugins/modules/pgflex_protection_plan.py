@@ -185,8 +185,10 @@ problems:
   returned: always
   type: list
   elements: str
-warnings:
-  description: What does not stop protection but deserves attention (oversized servers with O(on_unsupported_size=warn)).
+plan_warnings:
+  description:
+    - What does not stop protection but deserves attention (oversized servers with O(on_unsupported_size=warn), a
+      vault region that is not known). Each is also shown as a warning of the task.
   returned: always
   type: list
   elements: str
@@ -345,6 +347,8 @@ def main():
         azure.fail(str(exc))
     reads = planning.AzureReads(azure, subscription, vault_id)
     result = planning.build_plan(reads, params, azure.subscription_id)
+    for warning in result["plan_warnings"]:
+        azure.warn(warning)
     azure.exit(False, **result)
 
 
