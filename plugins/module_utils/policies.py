@@ -20,14 +20,9 @@ import re
 from collections import namedtuple
 from datetime import datetime, timezone
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import compare, pgflex, policy
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import compare, datasources, policy
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import as_dict
 
-DATASOURCE_ALIASES = {
-    pgflex.DATASOURCE_TYPE.lower(): pgflex.DATASOURCE_TYPE,
-    "pgflex": pgflex.DATASOURCE_TYPE,
-}
-DATASOURCE_CHOICES = [pgflex.DATASOURCE_TYPE, "pgflex"]
 DEFAULT_PREVIEW_HORIZON = "P1Y"
 
 # Service error codes (lower case) this module explains.
@@ -56,14 +51,20 @@ class PolicyRefusedError(ValueError):
 # ---------------------------------------------------------------------------------------------- options
 
 
+def datasource_choices(record):
+    """The values of a module's ``datasource_type`` option for a datasource: its ARM type and its short key."""
+    return [record.arm_type, record.key]
+
+
 def datasource_type(value):
-    """The ARM datasource type an option value names (the type itself or the alias ``pgflex``)."""
-    found = DATASOURCE_ALIASES.get(str(value or pgflex.DATASOURCE_TYPE).lower())
+    """The ARM datasource type an option value names (a registered record's type or its key)."""
+    found = datasources.get(value) if value else datasources.default()
     if found is None:
+        record = datasources.default()
         raise policy.PolicyError(
-            "datasource_type", "only {0} (or pgflex) is supported, got {1!r}".format(pgflex.DATASOURCE_TYPE, value)
+            "datasource_type", "only {0} (or {1}) is supported, got {2!r}".format(record.arm_type, record.key, value)
         )
-    return found
+    return found.arm_type
 
 
 def desired_from_params(params):

@@ -10,8 +10,9 @@ so the unit tests drive it with a fake client.
 
 import re
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import compare
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, compare
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import as_dict
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9-]{2,50}$")
 RETENTION_DAYS_RANGE = (14, 180)
@@ -38,8 +39,8 @@ CREATE_DEFAULTS = {
 }
 
 
-class VaultInputError(ValueError):
-    """A requested vault setting is invalid, or a change Azure does not allow; nothing was written."""
+# A requested vault setting is invalid, or a change Azure does not allow; nothing was written.
+VaultInputError = InputError
 
 
 def _reverse(mapping, value, default=None):
@@ -47,19 +48,6 @@ def _reverse(mapping, value, default=None):
         if compare.same_enum(wire, value):
             return readable
     return default
-
-
-def vault_id(subscription_id, resource_group, name):
-    return "/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.DataProtection/backupVaults/{2}".format(
-        subscription_id, resource_group, name)
-
-
-def resource_group_of(resource_id):
-    parts = (resource_id or "").split("/")
-    lowered = [p.lower() for p in parts]
-    if "resourcegroups" in lowered:
-        return parts[lowered.index("resourcegroups") + 1]
-    return None
 
 
 def to_readable(vault):
@@ -79,7 +67,7 @@ def to_readable(vault):
     return {
         "id": vault.get("id"),
         "name": vault.get("name"),
-        "resource_group": resource_group_of(vault.get("id")),
+        "resource_group": arm.resource_group_of(vault.get("id")),
         "location": vault.get("location"),
         "tags": vault.get("tags") or {},
         "redundancy": storage[0].get("type") if storage else None,

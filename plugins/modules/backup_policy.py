@@ -320,6 +320,7 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_modu
     AzureBackupModule,
     get_or_none,
 )
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 try:
     from azure.core.exceptions import HttpResponseError
@@ -340,7 +341,7 @@ def argument_spec():
     spec = references.vault_argument_spec()
     spec.update(
         name=dict(type="str", required=True),
-        datasource_type=dict(type="str", choices=policies.DATASOURCE_CHOICES, default=policies.DATASOURCE_CHOICES[0]),
+        datasource_type=dict(type="str", choices=policies.datasource_choices(PGFLEX), default=PGFLEX.arm_type),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         schedule=dict(type="dict", options=dict(
             days_of_week=dict(type="list", elements="str"),

@@ -69,6 +69,7 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_modu
     as_dict,
     get_or_none,
 )
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX  # noqa: F401 - registers the record
 
 
 def list_policies(client, resource_group, vault_name, name=None):

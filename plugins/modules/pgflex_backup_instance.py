@@ -237,8 +237,9 @@ note:
   type: str
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, backup_instances, references
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 
 def argument_spec():
@@ -273,21 +274,18 @@ def main():
     identity = params["identity"]
     if identity and identity != "system_assigned":
         try:
-            references.parse_typed_id(identity, backup_instances.USER_ASSIGNED_IDENTITY_TYPE, "identity")
+            arm.parse_typed_id(identity, arm.USER_ASSIGNED_IDENTITY_TYPE, "identity")
         except references.ReferenceInputError as exc:
-            azure.fail(str(exc) + " Use system_assigned for the vault's system-assigned identity.")
-    server_id = backup_instances.server_id_from_params(azure)
-    api = backup_instances.connect(azure)
-    try:
-        if params["state"] == "absent":
-            with azure.azure_errors("deleting the backup instance of {0}".format(server_id)):
-                changed, diff, extra = backup_instances.ensure_absent(api, params, server_id, azure.check_mode)
-            azure.exit(changed, diff=diff, backup_instance={}, **extra)
-        with azure.azure_errors("protecting {0}".format(server_id)):
-            changed, instance, diff, extra = backup_instances.ensure_present(
-                api, params, server_id, azure.check_mode, azure.warn)
-    except backup_instances.InstanceInputError as exc:
-        azure.fail(str(exc), **exc.extra)
+            azure.fail(str(exc) + " Use system_assigned for the vault's system-assigned identity.", option="identity")
+    server_id = backup_instances.server_id_from_params(azure, PGFLEX)
+    api = azure.dataprotection_api(azure.waits[1])
+    if params["state"] == "absent":
+        with azure.azure_errors("deleting the backup instance of {0}".format(server_id)):
+            changed, diff, extra = backup_instances.ensure_absent(api, params, server_id, azure.check_mode)
+        azure.exit(changed, diff=diff, backup_instance={}, **extra)
+    with azure.azure_errors("protecting {0}".format(server_id)):
+        changed, instance, diff, extra = backup_instances.ensure_present(
+            api, params, server_id, azure.check_mode, azure.warn)
     azure.exit(changed, diff=diff, backup_instance=instance, **extra)
 
 

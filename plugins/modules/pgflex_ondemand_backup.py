@@ -119,6 +119,7 @@ backup_instance:
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, references
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 
 def argument_spec():
@@ -141,13 +142,10 @@ MODULE_RULES = references.reference_rules(
 def main():
     azure = AzureBackupModule(argument_spec(), **MODULE_RULES)
     params = azure.params
-    server_id = backup_instances.server_id_from_params(azure, required=False)
-    api = backup_instances.connect(azure)
-    try:
-        with azure.azure_errors("triggering an on-demand backup in vault {0}".format(api.vault_name)):
-            result = backup_instances.ondemand_backup(api, params, server_id, azure.check_mode, azure.warn)
-    except backup_instances.InstanceInputError as exc:
-        azure.fail(str(exc), **exc.extra)
+    server_id = backup_instances.server_id_from_params(azure, PGFLEX, required=False)
+    api = azure.dataprotection_api()
+    with azure.azure_errors("triggering an on-demand backup in vault {0}".format(api.vault_name)):
+        result = backup_instances.ondemand_backup(api, params, server_id, azure.check_mode, azure.warn)
     azure.exit(True, **result)
 
 

@@ -5,7 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import pgflex, policies, policy
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import policies, policy
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 SUB = "00000000-0000-0000-0000-000000000000"
 VAULT_ID = "/subscriptions/{0}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv1".format(
@@ -19,7 +20,7 @@ RETENTION = {"default": {"duration": "P3M"}, "weekly": {"duration": "P12W"}, "mo
 
 def params(**overrides):
     base = {"resource_group": "rg-backup", "vault_name": "bv1", "vault_id": VAULT_ID, "name": "pol1",
-            "datasource_type": pgflex.DATASOURCE_TYPE, "state": "present", "schedule": copy.deepcopy(SCHEDULE),
+            "datasource_type": PGFLEX.arm_type, "state": "present", "schedule": copy.deepcopy(SCHEDULE),
             "retention": copy.deepcopy(RETENTION), "policy": None, "preview_horizon": "P1Y", "preview_start": None}
     base.update(overrides)
     return base
@@ -90,7 +91,7 @@ def desired_body(**overrides):
 
 def test_readable_options_give_the_body_azure_expects():
     body = desired_body()["properties"]
-    assert body["datasourceTypes"] == [pgflex.DATASOURCE_TYPE]
+    assert body["datasourceTypes"] == [PGFLEX.arm_type]
     backup = body["policyRules"][0]
     assert backup["name"] == "BackupWeekly"
     assert backup["trigger"]["schedule"] == {"repeatingTimeIntervals": ["R/2024-01-07T02:00:00+00:00/P1W"],
@@ -161,7 +162,7 @@ def test_raw_daily_schedule_is_refused_before_any_write():
 
 def test_raw_body_for_another_datasource_is_refused():
     raw = desired_body()
-    raw["properties"]["datasourceTypes"] = [pgflex.DATASOURCE_TYPE, "Microsoft.Compute/disks"]
+    raw["properties"]["datasourceTypes"] = [PGFLEX.arm_type, "Microsoft.Compute/disks"]
     with pytest.raises(policy.PolicyError) as caught:
         policies.desired_from_params(params(schedule=None, retention=None, policy=raw))
     assert caught.value.field == "policy.datasourceTypes"
@@ -349,7 +350,7 @@ def test_soft_deleted_refusal_message():
 def test_result_from_a_service_body_derives_the_vault_from_the_id():
     result = policies.to_result(service_body(desired_body(), name="pol9"))
     assert (result["name"], result["vault_name"], result["resource_group"]) == ("pol9", "bv1", "rg-backup")
-    assert result["datasource_types"] == [pgflex.DATASOURCE_TYPE]
+    assert result["datasource_types"] == [PGFLEX.arm_type]
     assert "id" not in result["policy"] and result["policy"]["objectType"] == "BackupPolicy"
     assert policies.to_result(None) == {}
 
