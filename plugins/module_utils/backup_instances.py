@@ -45,7 +45,7 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.arm import
     last_segment,
     readable_error,
 )
-from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import EnsureResult, InputError
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.dataprotection import (
     vault_identities,
 )
@@ -457,9 +457,9 @@ def _predicted(current, vault_id, name, server, policy_id, identity_id, state, d
 
 
 def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, clock=time.monotonic):
-    """Protect the server (state present, stopped or suspended); returns (changed, readable instance, diff, extra).
+    """Protect the server (state present, stopped or suspended); returns an EnsureResult.
 
-    ``extra`` holds ``validation``: what was checked before writing, and how the service validation went.
+    Its ``extra`` holds ``validation``: what was checked before writing, and how the service validation went.
     """
     state = params.get("state") or "present"
     wait, timeout = contract.waits(params)
@@ -527,8 +527,8 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
                      "validation_timeout and then fail. Grant the roles first with {2}.".format(
                          principal_id, required_roles_text(server_id, planned),
                          datasources.of_resource(server_id).role_assignment_module))
-        return changed, diff_after, compare.diff_result(diff_view(before), diff_view(diff_after)), \
-            {"validation": validation}
+        return EnsureResult(changed, diff_after, compare.diff_result(diff_view(before), diff_view(diff_after)),
+                            extra={"validation": validation})
 
     body = datasource.instance_body(server, policy_id or before["policy_id"], identity_id)
     if protect and current is None:
@@ -554,7 +554,8 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
         else:
             result = _transition(api, name, current_state, state, wait, timeout, sleep, clock)
     readable = to_readable(result)
-    return True, readable, compare.diff_result(diff_view(before), diff_view(readable)), {"validation": validation}
+    return EnsureResult(True, readable, compare.diff_result(diff_view(before), diff_view(readable)),
+                        extra={"validation": validation})
 
 
 def _validate_for_protection(api, params, body, server_id, identity_id, principal_id, validation, warn, sleep,
@@ -654,13 +655,14 @@ def soft_delete_state(vault):
 
 
 def ensure_absent(api, params, server_id, check_mode, sleep=time.sleep, clock=time.monotonic):
-    """Delete the instance (its recovery points go with it, or into soft delete); returns (changed, diff, extra)."""
+    """Delete the instance (its recovery points go with it, or into soft delete); returns an EnsureResult whose
+    ``extra`` says whether the vault keeps it soft-deleted."""
     vault = api.vault()
     if vault is None:
-        return False, compare.diff_result(None, None), {"soft_deleted": False}
+        return EnsureResult(False, None, compare.diff_result(None, None), extra={"soft_deleted": False})
     name, current = locate(api, params, server_id, datasources.of_resource(server_id))
     if current is None or lifecycle_state(current) == "deleted":
-        return False, compare.diff_result(None, None), {"soft_deleted": False}
+        return EnsureResult(False, None, compare.diff_result(None, None), extra={"soft_deleted": False})
     before = to_readable(current)
     soft_state, retention = soft_delete_state(vault)
     soft = str(soft_state or "").lower() in ("on", "alwayson", "enabled")
@@ -672,14 +674,14 @@ def ensure_absent(api, params, server_id, check_mode, sleep=time.sleep, clock=ti
             "instance for {2} days (undelete is possible until then) and the vault cannot be deleted before they are "
             "purged.").format(api.vault_name, soft_state, extra["soft_delete_retention_days"])
     if check_mode:
-        return True, compare.diff_result(diff_view(before), None), extra
+        return EnsureResult(True, None, compare.diff_result(diff_view(before), None), extra=extra)
     api.delete(name)
     wait, timeout = contract.waits(params)
     if wait:
         azure_waits.poll_until(lambda: api.instance(name), lambda body: body is None,
                                timeout, "backup instance {0} to disappear".format(name),
                                sleep=sleep, clock=clock)
-    return True, compare.diff_result(diff_view(before), None), extra
+    return EnsureResult(True, None, compare.diff_result(diff_view(before), None), extra=extra)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ class VaultNotFound(InputError):
     def __init__(self, vault_name, vault_id):
         super(VaultNotFound, self).__init__(
             "Backup vault '{0}' does not exist ({1}). Create it with azbackup.dataprotection.backup_vault "
-            "first.".format(vault_name, vault_id), option="vault_name", error_code="VaultNotFound")
+            "first.".format(vault_name, vault_id), option="vault_name", error_code="ResourceNotFound")
 
 
 class DataProtectionApi:

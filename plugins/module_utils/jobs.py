@@ -24,7 +24,7 @@ import re
 import time
 from datetime import datetime, timedelta, timezone
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, azure_waits, compare, contract
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, azure_waits, contract
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 
 KINDS = ("configure", "on_demand", "scheduled", "restore")
@@ -227,12 +227,12 @@ def to_readable(body):
 def matches(job, filters):
     """Whether a readable job passes ``filters`` (keys: server_id, backup_instance, operations, statuses, start,
     end); None values do not filter."""
-    if filters.get("server_id") and not compare.same_id(job.get("server_id"), filters["server_id"]):
+    if filters.get("server_id") and not arm.same_id(job.get("server_id"), filters["server_id"]):
         return False
     instance = filters.get("backup_instance")
     if instance and not (
         str(job.get("backup_instance_name") or "").lower() == instance.lower()
-        or compare.same_id(job.get("backup_instance_id"), instance)
+        or arm.same_id(job.get("backup_instance_id"), instance)
     ):
         return False
     if filters.get("operations") and job.get("operation") not in filters["operations"]:

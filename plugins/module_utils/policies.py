@@ -20,8 +20,9 @@ import re
 from collections import namedtuple
 from datetime import datetime, timezone
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import compare, datasources, policy
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, datasources, policy
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import as_dict
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import EnsureResult, InputError
 
 DEFAULT_PREVIEW_HORIZON = "P1Y"
 
@@ -39,11 +40,11 @@ _ID = re.compile(
 Desired = namedtuple("Desired", ["body", "warnings"])
 
 
-class PolicyRefusedError(ValueError):
+class PolicyRefusedError(InputError):
     """Azure refused (or would refuse) the change; nothing was written. ``code`` is the service's error code."""
 
     def __init__(self, message, code, users=None):
-        super(PolicyRefusedError, self).__init__(message)
+        super(PolicyRefusedError, self).__init__(message, error_code=code, backup_instances=list(users or []))
         self.code = code
         self.users = list(users or [])
 
@@ -171,7 +172,7 @@ def preview(body, start, horizon):
 
 
 def ensure_present(client, current_body, params, check_mode):
-    """Create or update the policy in place; returns (changed, backup_policy, diff).
+    """Create or update the policy in place; returns an EnsureResult (resource: the backup_policy result).
 
     ``params`` carries the resolved vault (``resource_group``, ``vault_name``, ``vault_id``) and ``name``;
     ``current_body`` is the service's policy (None when absent). Nothing is sent when the service's policy
@@ -185,17 +186,18 @@ def ensure_present(client, current_body, params, check_mode):
         return to_result(body, vault, group, name, predicted_id)
 
     if current_body is not None and policy.bodies_equal(desired, current_body):
-        return False, result_of(current_body), policy.policy_diff(current_body, current_body)
+        return EnsureResult(False, result_of(current_body), policy.policy_diff(current_body, current_body))
     if check_mode:
-        return True, result_of(desired), policy.policy_diff(current_body, desired)
+        return EnsureResult(True, result_of(desired), policy.policy_diff(current_body, desired))
     after = as_dict(client.backup_policies.create_or_update(group, vault, name, desired))
-    return True, result_of(after or desired), policy.policy_diff(current_body, after or desired)
+    return EnsureResult(True, result_of(after or desired), policy.policy_diff(current_body, after or desired))
 
 
 def ensure_absent(client, current_body, params, check_mode):
-    """Delete the policy; returns (changed, {}, diff). In check mode, a policy in use fails as Azure would."""
+    """Delete the policy; returns an EnsureResult (resource ``{}``). In check mode, a policy in use fails as Azure
+    would."""
     if current_body is None:
-        return False, {}, policy.policy_diff(None, None)
+        return EnsureResult(False, {}, policy.policy_diff(None, None))
     group, vault, name = params["resource_group"], params["vault_name"], params["name"]
     if check_mode:
         users = policy_users(client, group, vault, current_body.get("id") or policy_id(params["vault_id"], name))
@@ -203,9 +205,9 @@ def ensure_absent(client, current_body, params, check_mode):
             raise PolicyRefusedError(
                 refusal_message("delete", IN_USE_CODES[0], None, name, users), "UserErrorDppPolicyObjectInUse", users
             )
-        return True, {}, policy.policy_diff(current_body, None)
+        return EnsureResult(True, {}, policy.policy_diff(current_body, None))
     client.backup_policies.delete(group, vault, name)
-    return True, {}, policy.policy_diff(current_body, None)
+    return EnsureResult(True, {}, policy.policy_diff(current_body, None))
 
 
 def policy_users(client, resource_group, vault_name, wanted_id):
@@ -214,7 +216,7 @@ def policy_users(client, resource_group, vault_name, wanted_id):
     for item in client.backup_instances.list(resource_group, vault_name):
         item = as_dict(item) or {}
         used = ((item.get("properties") or {}).get("policyInfo") or {}).get("policyId")
-        if compare.same_id(used, wanted_id):
+        if arm.same_id(used, wanted_id):
             names.append(item.get("name"))
     return sorted(name for name in names if name)
 

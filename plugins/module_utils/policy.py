@@ -74,6 +74,7 @@ except ImportError:  # Python < 3.9: only UTC can be computed; see resolve_time_
     ZoneInfoNotFoundError = LookupError
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import datasources
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 
 DAYS_OF_WEEK = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 MONTHS = (
@@ -334,11 +335,11 @@ _DATETIME_RE = re.compile(
 )
 
 
-class PolicyError(ValueError):
+class PolicyError(InputError):
     """A policy that cannot be sent to Azure; ``field`` names the option (``retention.monthly.duration``)."""
 
     def __init__(self, field, message):
-        super().__init__("{0}: {1}".format(field, message))
+        super().__init__("{0}: {1}".format(field, message), option=field, field=field)
         self.field = field
         self.message = message
 

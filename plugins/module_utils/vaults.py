@@ -12,7 +12,7 @@ import re
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, compare
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import as_dict
-from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import EnsureResult, InputError
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9-]{2,50}$")
 RETENTION_DAYS_RANGE = (14, 180)
@@ -268,7 +268,7 @@ def patch_body(current, after, changed):
 
 
 def ensure_present(client, current_body, params, location, check_mode, wait):
-    """Create or update the vault; returns (changed, readable vault, diff).
+    """Create or update the vault; returns an EnsureResult (resource: the readable vault).
 
     ``current_body`` is the ARM body (None when the vault does not exist); ``location`` the location to
     create in; ``wait(poller, what)`` waits for a long-running operation and returns its result.
@@ -284,18 +284,18 @@ def ensure_present(client, current_body, params, location, check_mode, wait):
         after["name"] = name
         after["resource_group"] = resource_group
         if check_mode:
-            return True, after, compare.diff_result(None, after)
+            return EnsureResult(True, after, compare.diff_result(None, after))
         poller = client.backup_vaults.begin_create_or_update(resource_group, name, create_body(after))
         result = _finish(client, poller, wait, resource_group, name, "creating backup vault " + name)
-        return True, result, compare.diff_result(None, result)
+        return EnsureResult(True, result, compare.diff_result(None, result))
     changed = changes(current, after)
     if not changed:
-        return False, current, compare.diff_result(current, current)
+        return EnsureResult(False, current, compare.diff_result(current, current))
     if check_mode:
-        return True, after, compare.diff_result(current, after)
+        return EnsureResult(True, after, compare.diff_result(current, after))
     poller = client.backup_vaults.begin_update(resource_group, name, patch_body(current, after, changed))
     result = _finish(client, poller, wait, resource_group, name, "updating backup vault " + name)
-    return True, result, compare.diff_result(current, result)
+    return EnsureResult(True, result, compare.diff_result(current, result))
 
 
 def _finish(client, poller, wait, resource_group, name, what):
@@ -313,10 +313,10 @@ def protected_items(client, resource_group, name):
 
 
 def ensure_absent(client, current_body, params, check_mode, wait, wait_until_gone):
-    """Delete the vault unless it still holds backups; returns (changed, diff)."""
+    """Delete the vault unless it still holds backups; returns an EnsureResult (no resource)."""
     current = to_readable(current_body)
     if current is None:
-        return False, compare.diff_result(None, None)
+        return EnsureResult(False, None, compare.diff_result(None, None))
     resource_group, name = params["resource_group"], params["name"]
     live, deleted = protected_items(client, resource_group, name)
     if live or deleted:
@@ -330,9 +330,9 @@ def ensure_absent(client, current_body, params, check_mode, wait, wait_until_gon
         raise VaultInputError("Vault '{0}' cannot be deleted: it {1}. Nothing was deleted.".format(
             name, "; and it ".join(parts)))
     if check_mode:
-        return True, compare.diff_result(current, None)
+        return EnsureResult(True, None, compare.diff_result(current, None))
     poller = client.backup_vaults.begin_delete(resource_group, name)
     wait(poller, "deleting backup vault " + name)
     # The delete operation can report success while GET still finds the vault: wait until it is gone.
     wait_until_gone()
-    return True, compare.diff_result(current, None)
+    return EnsureResult(True, None, compare.diff_result(current, None))

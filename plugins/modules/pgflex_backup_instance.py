@@ -281,12 +281,11 @@ def main():
     api = azure.dataprotection_api(azure.waits[1])
     if params["state"] == "absent":
         with azure.azure_errors("deleting the backup instance of {0}".format(server_id)):
-            changed, diff, extra = backup_instances.ensure_absent(api, params, server_id, azure.check_mode)
-        azure.exit(changed, diff=diff, backup_instance={}, **extra)
+            outcome = backup_instances.ensure_absent(api, params, server_id, azure.check_mode)
+        azure.exit(outcome.changed, diff=outcome.diff, backup_instance={}, **outcome.extra)
     with azure.azure_errors("protecting {0}".format(server_id)):
-        changed, instance, diff, extra = backup_instances.ensure_present(
-            api, params, server_id, azure.check_mode, azure.warn)
-    azure.exit(changed, diff=diff, backup_instance=instance, **extra)
+        outcome = backup_instances.ensure_present(api, params, server_id, azure.check_mode, azure.warn)
+    azure.exit(outcome.changed, diff=outcome.diff, backup_instance=outcome.resource, **outcome.extra)
 
 
 if __name__ == "__main__":

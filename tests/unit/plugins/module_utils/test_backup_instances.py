@@ -318,7 +318,7 @@ def present(fake, check_mode=False, api=None, clock=None, **overrides):
     warnings = []
     result = bi.ensure_present(api or make_api(fake), params(**overrides), SERVER_ID, check_mode, warnings.append,
                                sleep=clock.sleep, clock=clock)
-    return result + (warnings,)
+    return result.changed, result.resource, result.diff, result.extra, warnings
 
 
 # ------------------------------------------------------------------------------------------------- pgflex helpers
@@ -715,19 +715,19 @@ def test_stopping_a_server_that_is_not_protected_fails():
 def test_absent_deletes_and_says_soft_delete_keeps_it():
     fake = Fake(instances=[instance_body("i1")])
     api = make_api(fake)
-    changed, diff, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, True)
+    changed, dummy, diff, dummy2, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, True)
     assert changed and fake.writes() == [] and extra["soft_deleted"] and "14 days" in extra["note"]
     clock = Clock()
-    changed, diff, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, False, sleep=clock.sleep,
-                                            clock=clock)
+    changed, dummy, diff, dummy2, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, False,
+                                                           sleep=clock.sleep, clock=clock)
     assert changed and [c[0] for c in fake.writes()] == ["delete"] and diff["after"] == {}
-    changed, diff, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, False)
+    changed, dummy, diff, dummy2, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, False)
     assert not changed
 
 
 def test_absent_without_soft_delete():
     fake = Fake(vault=vault_body(soft_delete="Off"), instances=[instance_body("i1")])
-    changed, diff, extra = bi.ensure_absent(make_api(fake), params(state="absent"), SERVER_ID, False)
+    changed, dummy, diff, dummy2, extra = bi.ensure_absent(make_api(fake), params(state="absent"), SERVER_ID, False)
     assert changed and not extra["soft_deleted"] and "note" not in extra
 
 

@@ -200,7 +200,7 @@ def test_bad_preview_options_name_the_option():
 
 def test_check_mode_create_predicts_the_policy_and_writes_nothing():
     client = FakeClient()
-    changed, result, diff = policies.ensure_present(client, None, params(), check_mode=True)
+    changed, result, diff = policies.ensure_present(client, None, params(), check_mode=True)[:3]
     assert changed and client.backup_policies.calls == []
     assert result["id"] == POLICY_ID and result["name"] == "pol1"
     assert result["vault_name"] == "bv1" and result["resource_group"] == "rg-backup"
@@ -211,7 +211,7 @@ def test_check_mode_create_predicts_the_policy_and_writes_nothing():
 
 def test_create_sends_one_put_and_returns_the_service_policy():
     client = FakeClient()
-    changed, result, diff = policies.ensure_present(client, None, params(), check_mode=False)
+    changed, result, diff = policies.ensure_present(client, None, params(), check_mode=False)[:3]
     assert changed and [call[0] for call in client.backup_policies.calls] == ["PUT"]
     assert client.backup_policies.calls[0][1:4] == ("rg-backup", "bv1", "pol1")
     assert client.backup_policies.calls[0][4] == desired_body()
@@ -221,7 +221,7 @@ def test_create_sends_one_put_and_returns_the_service_policy():
 
 def test_rerun_against_the_service_body_is_unchanged():
     client = FakeClient(existing=service_body(desired_body()))
-    changed, result, diff = policies.ensure_present(client, client.backup_policies.existing, params(), False)
+    changed, result, diff = policies.ensure_present(client, client.backup_policies.existing, params(), False)[:3]
     assert not changed and client.backup_policies.calls == []
     assert result["id"] == POLICY_ID and diff["before"] == diff["after"]
 
@@ -233,7 +233,7 @@ def test_equivalent_spellings_are_unchanged():
             rule["lifecycles"][0]["deleteAfter"]["duration"] = "P120M"
     client = FakeClient(existing=existing)
     schedule = {"days_of_week": ["sunday"], "time": "2:00", "timezone": "Etc/UTC"}
-    changed, dummy, dummy2 = policies.ensure_present(client, existing, params(schedule=schedule), False)
+    changed, dummy, dummy2 = policies.ensure_present(client, existing, params(schedule=schedule), False)[:3]
     assert not changed
 
 
@@ -241,7 +241,7 @@ def test_changed_retention_is_updated_in_place_with_a_readable_diff():
     existing = service_body(desired_body())
     client = FakeClient(existing=existing)
     retention = dict(RETENTION, weekly={"duration": "P8W"})
-    changed, result, diff = policies.ensure_present(client, existing, params(retention=retention), False)
+    changed, result, diff = policies.ensure_present(client, existing, params(retention=retention), False)[:3]
     assert changed and [call[0] for call in client.backup_policies.calls] == ["PUT"]
     assert result["retention"]["weekly"] == {"duration": "P8W"}
     assert diff["before"]["retention"]["weekly"] == {"duration": "P12W"}
@@ -252,7 +252,7 @@ def test_check_mode_update_predicts_and_writes_nothing():
     existing = service_body(desired_body())
     client = FakeClient(existing=existing)
     retention = dict(RETENTION, monthly={"duration": "P6M"})
-    changed, result, diff = policies.ensure_present(client, existing, params(retention=retention), True)
+    changed, result, diff = policies.ensure_present(client, existing, params(retention=retention), True)[:3]
     assert changed and client.backup_policies.calls == []
     assert result["id"] == POLICY_ID and result["retention"]["monthly"] == {"duration": "P6M"}
     assert diff["after"]["retention"]["monthly"] == {"duration": "P6M"}
@@ -267,7 +267,7 @@ def test_a_custom_service_policy_is_shown_raw_and_replaced_by_the_readable_one()
     result = policies.to_result(existing)
     assert result["custom"] is True and result["schedule"] is None and "copies" in result["custom_reason"]
     client = FakeClient(existing=existing)
-    changed, after, diff = policies.ensure_present(client, existing, params(), False)
+    changed, after, diff = policies.ensure_present(client, existing, params(), False)[:3]
     assert changed and after["custom"] is False
     assert "policyRules" in diff["before"]  # normalised bodies when either side is custom
 
@@ -277,7 +277,7 @@ def test_a_custom_service_policy_is_shown_raw_and_replaced_by_the_readable_one()
 
 def test_absent_policy_is_unchanged():
     client = FakeClient()
-    assert policies.ensure_absent(client, None, params(state="absent"), False) == (
+    assert policies.ensure_absent(client, None, params(state="absent"), False)[:3] == (
         False, {}, {"before": {}, "after": {}})
     assert client.backup_policies.calls == []
 
@@ -285,7 +285,7 @@ def test_absent_policy_is_unchanged():
 def test_delete_sends_one_delete():
     existing = service_body(desired_body())
     client = FakeClient(existing=existing)
-    changed, result, diff = policies.ensure_absent(client, existing, params(state="absent"), False)
+    changed, result, diff = policies.ensure_absent(client, existing, params(state="absent"), False)[:3]
     assert changed and result == {} and diff["after"] == {}
     assert client.backup_policies.calls == [("DELETE", "rg-backup", "bv1", "pol1")]
 
@@ -293,7 +293,7 @@ def test_delete_sends_one_delete():
 def test_check_mode_delete_writes_nothing():
     existing = service_body(desired_body())
     client = FakeClient(existing=existing, instances=[("other", VAULT_ID + "/backupPolicies/other")])
-    changed, dummy, dummy2 = policies.ensure_absent(client, existing, params(state="absent"), True)
+    changed, dummy, dummy2 = policies.ensure_absent(client, existing, params(state="absent"), True)[:3]
     assert changed and client.backup_policies.calls == []
 
 
