@@ -31,50 +31,36 @@ import re
 import time
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
+    arm,
     azure_waits,
     compare,
+    contract,
+    datasources,
     jobs,
-    pgflex,
     references,
-    role_assignment_resource,
     role_assignments,
 )
-from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import as_dict, get_or_none
-
-try:
-    from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-except ImportError:  # the modules fail with missing_required_lib before any of this runs
-
-    class HttpResponseError(Exception):  # noqa: D101
-        pass
-
-    class ResourceNotFoundError(HttpResponseError):  # noqa: D101
-        pass
-
-
-VAULT_TYPE = "Microsoft.DataProtection/backupVaults"
-USER_ASSIGNED_IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
-MANAGED_IDENTITY_API_VERSION = "2023-01-31"
-ROLE_ASSIGNMENTS_API_VERSION = "2022-04-01"
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.arm import (
+    error_text,
+    last_segment,
+    readable_error,
+)
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import EnsureResult, InputError
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.dataprotection import (
+    vault_identities,
+)
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.decision import decide
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.readable import (  # noqa: F401
+    LIFECYCLE,
+    _props,
+    diff_view,
+    identity_of,
+    lifecycle_state,
+    to_readable,
+)
 
 STATES = ("present", "absent", "stopped", "suspended")
 SIZE_ACTIONS = ("warn", "fail")
-
-# currentProtectionState (or, when absent, protectionStatus.status) -> the state the modules report.
-LIFECYCLE = {
-    "protectionconfigured": "present",
-    "backupschedulessuspended": "suspended",
-    "retentionschedulessuspended": "stopped",
-    "protectionstopped": "stopped",
-    "configuringprotection": "configuring",
-    "updatingprotection": "configuring",
-    "protectionerror": "error",
-    "configuringprotectionfailed": "error",
-    "softdeleting": "deleted",
-    "softdeleted": "deleted",
-    "notprotected": "not_protected",
-    "invalid": "not_protected",
-}
 
 # Error codes of validateForBackup (and of ProtectionError) that mean "the vault identity cannot (yet) reach the
 # server": a missing role, or one assigned so recently that it has not propagated. The Data Protection service uses
@@ -99,128 +85,13 @@ _ACCESS_CODE_RE = re.compile(r"permission|authori[sz]|accessdenied|roleassignmen
 _POLICY_ID_RE = re.compile(r"^(.*)/backupPolicies/[^/]+$", re.I)
 
 
-class InstanceInputError(ValueError):
-    """Input or state that rules out the change; nothing was written. ``extra`` goes into the failure result."""
-
-    def __init__(self, message, **extra):
-        super(InstanceInputError, self).__init__(message)
-        self.extra = extra
+# Input or state that rules out the change; nothing was written. ``extra`` goes into the failure result.
+InstanceInputError = InputError
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Plain helpers
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def last_segment(resource_id):
-    return (resource_id or "").rstrip("/").rsplit("/", 1)[-1] or None
-
-
-def region_name(value):
-    """The programmatic region name: Azure spells regions both ``westeurope`` and ``West Europe``."""
-    return str(value or "").replace(" ", "").lower() or None
-
-
-def same_region(left, right):
-    return region_name(left) == region_name(right)
-
-
-def _props(body):
-    return (body or {}).get("properties") or {}
-
-
-def readable_error(error):
-    """A UserFacingError (or ARM error) in snake_case, or None."""
-    if not error:
-        return None
-    actions = list(error.get("recommendedAction") or [])
-    for item in error.get("additionalInfo") or []:
-        info = (item or {}).get("info") if isinstance(item, dict) else None
-        if not actions and isinstance(info, dict):
-            actions = list(info.get("recommendedAction") or [])
-    result = {
-        "code": error.get("code"),
-        "message": error.get("message"),
-        "recommended_action": [action for action in actions if action],
-        "is_retryable": error.get("isRetryable"),
-        "is_user_error": error.get("isUserError"),
-        "target": error.get("target"),
-    }
-    inner = error.get("innerError") or {}
-    if inner.get("code"):
-        result["inner_code"] = inner["code"]
-    details = [readable_error(item) for item in error.get("details") or [] if item]
-    if details:
-        result["details"] = details
-    return result
-
-
-def error_text(error):
-    """``code: message (recommended action)`` of a readable error, for failure messages."""
-    if not error:
-        return ""
-    text = "{0}: {1}".format(error.get("code") or "error", error.get("message") or "(no message)")
-    actions = [a for a in error.get("recommended_action") or [] if a]
-    if actions:
-        text += " Recommended action: " + " ".join(actions)
-    for detail in error.get("details") or []:
-        text += " [" + error_text(detail) + "]"
-    return text
-
-
-def lifecycle_state(body):
-    """The module-level state of an instance body (None when there is no instance)."""
-    if not body:
-        return None
-    props = _props(body)
-    current = props.get("currentProtectionState") or (props.get("protectionStatus") or {}).get("status")
-    return LIFECYCLE.get(str(current or "").lower(), "not_protected" if not current else "unknown")
-
-
-def identity_of(body):
-    """``system_assigned`` or the user-assigned identity id an instance uses (null identityDetails = system)."""
-    details = _props(body).get("identityDetails") or {}
-    if details.get("userAssignedIdentityArmUrl") and not details.get("useSystemAssignedIdentity"):
-        return details["userAssignedIdentityArmUrl"]
-    return "system_assigned"
-
-
-def to_readable(body):
-    """The snake_case form of a backup instance (as ARM or the SDK's as_dict returns it)."""
-    if not body:
-        return None
-    props = _props(body)
-    source = props.get("dataSourceInfo") or {}
-    status = props.get("protectionStatus") or {}
-    policy = props.get("policyInfo") or {}
-    error = readable_error(status.get("errorDetails") or props.get("protectionErrorDetails"))
-    return {
-        "id": body.get("id"),
-        "name": body.get("name"),
-        "friendly_name": props.get("friendlyName"),
-        "server_id": source.get("resourceID"),
-        "server_name": source.get("resourceName") or last_segment(source.get("resourceID")),
-        "server_location": source.get("resourceLocation"),
-        "datasource_type": source.get("datasourceType"),
-        "policy_id": policy.get("policyId"),
-        "policy_name": last_segment(policy.get("policyId")),
-        "policy_version": policy.get("policyVersion"),
-        "identity": identity_of(body),
-        "protection_status": status.get("status"),
-        "current_protection_state": props.get("currentProtectionState"),
-        "state": lifecycle_state(body),
-        "provisioning_state": props.get("provisioningState"),
-        "error": error,
-    }
-
-
-DIFF_KEYS = ("name", "server_id", "policy_id", "identity", "state")
-
-
-def diff_view(readable):
-    if not readable:
-        return None
-    return dict((key, readable.get(key)) for key in DIFF_KEYS)
 
 
 def instance_id(vault_id, name):
@@ -234,7 +105,7 @@ def policy_id_for(vault_id, name):
 def find_for_server(instances, server_id):
     """The instances (ARM bodies) whose data source is ``server_id``, live ones first."""
     found = [item for item in instances or []
-             if compare.same_id((_props(item).get("dataSourceInfo") or {}).get("resourceID"), server_id)]
+             if arm.same_id((_props(item).get("dataSourceInfo") or {}).get("resourceID"), server_id)]
     return sorted(found, key=lambda item: lifecycle_state(item) == "deleted")
 
 
@@ -267,163 +138,14 @@ def _collect_codes(error, codes):
         _collect_codes(detail, codes)
 
 
-def error_from_exception(exc):
-    """The ARM error dict (code, message, details, ...) carried by an azure-core HttpResponseError."""
-    body = None
-    response = getattr(exc, "response", None)
-    if response is not None:
-        try:
-            body = response.json()
-        except (ValueError, AttributeError, TypeError):
-            body = None
-    error = None
-    if isinstance(body, dict):
-        error = body.get("error") if isinstance(body.get("error"), dict) else None
-        if error is None and body.get("code"):
-            error = body
-    if error is None:
-        odata = getattr(exc, "error", None)
-        error = {"code": getattr(odata, "code", None), "message": getattr(odata, "message", None) or str(exc)}
-        details = getattr(odata, "details", None) or []
-        if details:
-            error["details"] = [{"code": getattr(d, "code", None), "message": getattr(d, "message", None)}
-                                for d in details]
-    error = dict(error)
-    error["status_code"] = getattr(exc, "status_code", None)
-    return error
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Talking to Azure
 # ---------------------------------------------------------------------------------------------------------------
 
 
-class InstanceApi:
-    """The calls the backup instance modules make, for one vault.
-
-    ``client``: the DataProtectionMgmtClient of the vault's subscription; ``arm_get(path, api_version)``: GET any ARM
-    resource (None on 404); ``wait(poller, what)``: wait for a long-running operation (the façade's, bounded by
-    ``wait_timeout``); ``list_assignments(principal_id, scopes)``: the principal's role assignments and the management
-    groups above (``assignment_lister()``), or None when the caller may not read them; ``validation_wait_timeout``:
-    bound of one validateForBackup operation.
-    """
-
-    def __init__(self, client, vault_id, arm_get, wait, list_assignments=None, validation_wait_timeout=300):
-        self.client = client
-        self.vault_id = vault_id
-        parts = vault_id.split("/")
-        self.resource_group = parts[4]
-        self.vault_name = parts[-1]
-        self.arm_get = arm_get
-        self.wait = wait
-        self.list_assignments = list_assignments
-        self.validation_wait_timeout = validation_wait_timeout
-
-    # reads
-    def vault(self):
-        return get_or_none(self.client.backup_vaults.get, self.resource_group, self.vault_name)
-
-    def policy(self, name):
-        return get_or_none(self.client.backup_policies.get, self.resource_group, self.vault_name, name)
-
-    def instances(self):
-        return [as_dict(item) for item in self.client.backup_instances.list(self.resource_group, self.vault_name)]
-
-    def instance(self, name):
-        return get_or_none(self.client.backup_instances.get, self.resource_group, self.vault_name, name)
-
-    def deleted_instance(self, name):
-        return get_or_none(self.client.deleted_backup_instances.get, self.resource_group, self.vault_name, name)
-
-    def server(self, server_id):
-        return self.arm_get(server_id, references.POSTGRES_API_VERSION)
-
-    def identity_principal(self, identity_id):
-        body = self.arm_get(identity_id, MANAGED_IDENTITY_API_VERSION)
-        return _props(body).get("principalId") if body else None
-
-    def assignments(self, principal_id, scopes):
-        """(assignments, management groups) of the principal that matter for ``scopes``; None when unreadable."""
-        if self.list_assignments is None:
-            return None
-        return self.list_assignments(principal_id, scopes)
-
-    # the POST that writes nothing
-    def validate(self, body):
-        """None when validateForBackup passes, else the service's error (dict with ``status_code``).
-
-        A 401/403 on the request itself is the caller's problem (it may not run validateForBackup), not the vault
-        identity's: that error is raised, not returned.
-        """
-        try:
-            poller = self.client.backup_instances.begin_validate_for_backup(
-                self.resource_group, self.vault_name, {"backupInstance": body["properties"]})
-            azure_waits.wait_for_poller(poller, self.validation_wait_timeout, "validateForBackup")
-        except ResourceNotFoundError:
-            raise
-        except HttpResponseError as exc:
-            if getattr(exc, "status_code", None) in (401, 403):
-                raise
-            return error_from_exception(exc)
-        return None
-
-    # writes
-    def put(self, name, body):
-        poller = self.client.backup_instances.begin_create_or_update(
-            self.resource_group, self.vault_name, name, body)
-        return as_dict(self.wait(poller, "creating or updating backup instance " + name))
-
-    def stop(self, name):
-        self.wait(self.client.backup_instances.begin_stop_protection(self.resource_group, self.vault_name, name),
-                  "stopping protection of backup instance " + name)
-
-    def suspend(self, name):
-        self.wait(self.client.backup_instances.begin_suspend_backups(self.resource_group, self.vault_name, name),
-                  "suspending backups of backup instance " + name)
-
-    def resume_protection(self, name):
-        self.wait(self.client.backup_instances.begin_resume_protection(self.resource_group, self.vault_name, name),
-                  "resuming protection of backup instance " + name)
-
-    def resume_backups(self, name):
-        self.wait(self.client.backup_instances.begin_resume_backups(self.resource_group, self.vault_name, name),
-                  "resuming backups of backup instance " + name)
-
-    def delete(self, name):
-        self.wait(self.client.backup_instances.begin_delete(self.resource_group, self.vault_name, name),
-                  "deleting backup instance " + name)
-
-    def adhoc_backup(self, name, body):
-        """Trigger a backup now; returns the job id the service gives (None if it gives none)."""
-        poller = self.client.backup_instances.begin_adhoc_backup(self.resource_group, self.vault_name, name, body)
-        result = as_dict(self.wait(poller, "triggering an on-demand backup of backup instance " + name)) or {}
-        return result.get("jobId") or (result.get("properties") or {}).get("jobId")
-
-    # jobs and recovery points
-    def job(self, job_id):
-        return get_or_none(self.client.jobs.get, self.resource_group, self.vault_name, job_id)
-
-    def jobs(self):
-        return [as_dict(item) for item in self.client.jobs.list(self.resource_group, self.vault_name)]
-
-    def recovery_points(self, name):
-        items = self.client.recovery_points.list(self.resource_group, self.vault_name, name)
-        return [as_dict(item) for item in items]
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Read-only checks before any write
 # ---------------------------------------------------------------------------------------------------------------
-
-
-def vault_identities(vault):
-    """(system principal id or None, {user-assigned identity id: principal id or None}) of a vault body."""
-    identity = (vault or {}).get("identity") or {}
-    kind = str(identity.get("type") or "").lower()
-    system = identity.get("principalId") if "systemassigned" in kind.replace(" ", "").replace(",", "") else None
-    assigned = identity.get("userAssignedIdentities") or {}
-    users = dict((key, (value or {}).get("principalId")) for key, value in assigned.items())
-    return system, users
 
 
 def resolve_identity(api, vault, requested):
@@ -443,7 +165,7 @@ def resolve_identity(api, vault, requested):
             "Backup vault '{0}' has no managed identity, so it cannot reach any server. Give it one with "
             "azbackup.dataprotection.backup_vault (identity: {{type: system_assigned}}).".format(vault_name))
     for key, principal in users.items():
-        if compare.same_id(key, requested):
+        if arm.same_id(key, requested):
             return key, principal or api.identity_principal(key)
     raise InstanceInputError(
         "identity '{0}' is not an identity of Backup vault '{1}' (its user-assigned identities: {2}; system-assigned: "
@@ -452,12 +174,12 @@ def resolve_identity(api, vault, requested):
         vault_user_assigned_identities=sorted(users))
 
 
-def resolve_policy(api, params):
+def resolve_policy(api, params, datasource):
     """(policy id, policy body) of policy_name / policy_id, checked to be a PostgreSQL Flexible Server policy."""
     policy_id = params.get("policy_id")
     if policy_id:
         match = _POLICY_ID_RE.match(policy_id.rstrip("/"))
-        if not match or not compare.same_id(match.group(1), api.vault_id):
+        if not match or not arm.same_id(match.group(1), api.vault_id):
             raise InstanceInputError(
                 "policy_id '{0}' is not a policy of Backup vault '{1}': an instance can only use a policy of its own "
                 "vault ({2}/backupPolicies/<name>).".format(policy_id, api.vault_name, api.vault_id))
@@ -471,15 +193,15 @@ def resolve_policy(api, params):
         raise InstanceInputError(
             "Backup policy '{0}' does not exist in vault '{1}'. Create it with azbackup.dataprotection.backup_policy "
             "first, or check policy_name.".format(name, api.vault_name))
-    if not pgflex.policy_is_for_datasource(policy):
+    if not datasource.policy_is_for(policy):
         raise InstanceInputError(
             "Backup policy '{0}' is for {1}, not for {2} ({3}): choose a policy made for {2}.".format(
-                name, ", ".join(pgflex.policy_datasource_types(policy)) or "no datasource type",
-                pgflex.DATASOURCE_LABEL, pgflex.DATASOURCE_TYPE))
+                name, ", ".join(datasource.policy_datasource_types(policy)) or "no datasource type",
+                datasource.label, datasource.arm_type))
     return policy.get("id") or policy_id_for(api.vault_id, name), policy
 
 
-def check_server(api, vault, server_id, size_action):
+def check_server(api, vault, server_id, size_action, datasource):
     """The server body, after checking it exists, sits in the vault's region and is not too large.
 
     Returns (server, warnings).
@@ -487,38 +209,25 @@ def check_server(api, vault, server_id, size_action):
     server = api.server(server_id)
     if server is None:
         raise InstanceInputError(
-            "PostgreSQL Flexible Server '{0}' does not exist, or the caller cannot read it ({1}).".format(
-                last_segment(server_id), server_id))
-    vault_location = region_name((vault or {}).get("location"))
-    server_location = region_name(server.get("location"))
+            "{0} '{1}' does not exist, or the caller cannot read it ({2}).".format(
+                datasource.label, last_segment(server_id), server_id))
+    vault_location = arm.canonical_region((vault or {}).get("location"))
+    server_location = arm.canonical_region(server.get("location"))
     if server_location != vault_location:
         raise InstanceInputError(
             "Server '{0}' is in region {1} but Backup vault '{2}' is in region {3}: Azure Backup protects a "
-            "PostgreSQL Flexible Server only from a vault in the same region. Use a vault in {1}. Nothing was "
+            "{4} only from a vault in the same region. Use a vault in {1}. Nothing was "
             "written.".format(server.get("name") or last_segment(server_id), server_location,
-                              (vault or {}).get("name") or api.vault_name, vault_location),
+                              (vault or {}).get("name") or api.vault_name, vault_location, datasource.label),
             server_location=server_location, vault_location=vault_location)
     warnings = []
-    problem = pgflex.size_problem(server)
+    problem = datasource.size_problem(server)
     if problem:
         if size_action == "fail":
             raise InstanceInputError(problem + " Nothing was written (on_unsupported_size=fail).",
-                                     storage_size_gb=pgflex.storage_size_gb(server))
+                                     storage_size_gb=datasource.storage_size_gb(server))
         warnings.append(problem + " Set on_unsupported_size=fail to refuse such servers.")
     return server, warnings
-
-
-def assignment_lister(authorization_client):
-    """``list_assignments`` for InstanceApi: the principal's assignments, or None when the caller may not read them
-    (403): the role check is then unknown, and the service's validation decides alone."""
-    def list_assignments(principal_id, scopes):
-        try:
-            return role_assignment_resource.list_assignments(authorization_client, principal_id, scopes)
-        except HttpResponseError as exc:
-            if getattr(exc, "status_code", None) in (401, 403):
-                return None
-            raise
-    return list_assignments
 
 
 def role_plan(api, principal_id, server_id):
@@ -526,7 +235,8 @@ def role_plan(api, principal_id, server_id):
 
     None when the caller may not read role assignments (the plan is then unknown, not empty).
     """
-    required = role_assignments.required_assignments(principal_id, [server_id], "backup", "resource")
+    required = role_assignments.required_assignments(datasources.of_resource(server_id), principal_id, [server_id],
+                                                    "backup", "resource")
     listed = api.assignments(principal_id, [item["scope"] for item in required])
     if listed is None:
         return None
@@ -546,21 +256,19 @@ def required_roles_text(server_id, planned=None):
     if planned is not None:
         items = [item for item in planned if item["status"] == "missing"]
     else:
-        items = role_assignments.required_assignments("00000000-0000-0000-0000-000000000000", [server_id], "backup",
+        items = role_assignments.required_assignments(datasources.of_resource(server_id),
+                                                      "00000000-0000-0000-0000-000000000000", [server_id], "backup",
                                                       "resource")
     return ", ".join("{0} ({1}) on {2}".format(item["role_name"], item["role_definition_id"], item["scope"])
                      for item in items)
 
 
-# Option names of azbackup.dataprotection.pgflex_role_assignment, used in the task this module suggests.
-ROLE_MODULE = "azbackup.dataprotection.pgflex_role_assignment"
-
-
 def fix_task(vault_id, server_id, identity_id=None):
-    """The pgflex_role_assignment task (YAML) that grants the vault identity what backup of the server needs."""
+    """The task (YAML) of the datasource's role assignment module that grants the vault identity what backup of the
+    server needs."""
     lines = [
         "- name: Grant the Backup vault's identity the roles backup of {0} needs".format(last_segment(server_id)),
-        "  {0}:".format(ROLE_MODULE),
+        "  {0}:".format(datasources.of_resource(server_id).role_assignment_module),
         "    vault_id: {0}".format(vault_id),
     ]
     if identity_id:
@@ -697,14 +405,14 @@ def _wire_state(body):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def locate(api, params, server_id):
+def locate(api, params, server_id, datasource):
     """(name, current body or None) of the instance the task is about; fails on a conflicting ``name``."""
     name = params.get("name")
     if name:
         current = api.instance(name)
         if current is not None:
             current_server = (_props(current).get("dataSourceInfo") or {}).get("resourceID")
-            if not compare.same_id(current_server, server_id):
+            if not arm.same_id(current_server, server_id):
                 raise InstanceInputError(
                     "Backup instance '{0}' protects server {1}, not {2}: the server of an instance cannot change. "
                     "Use another name (or leave name unset), or delete that instance first.".format(
@@ -720,17 +428,17 @@ def locate(api, params, server_id):
     found = find_for_server(api.instances(), server_id)
     if found:
         return found[0].get("name"), found[0]
-    return pgflex.instance_name(server_id), None
+    return datasource.instance_name(server_id), None
 
 
-def _predicted(current, vault_id, name, server, policy_id, identity_id, state):
+def _predicted(current, vault_id, name, server, policy_id, identity_id, state, datasource):
     if current is not None:
         after = dict(to_readable(current))
     else:
         after = {
             "id": instance_id(vault_id, name), "name": name, "friendly_name": server.get("name"),
             "server_id": server.get("id"), "server_name": server.get("name"),
-            "server_location": server.get("location"), "datasource_type": pgflex.DATASOURCE_TYPE,
+            "server_location": server.get("location"), "datasource_type": datasource.arm_type,
             "policy_version": None, "provisioning_state": "Succeeded", "error": None,
         }
     if policy_id is not None:
@@ -749,18 +457,15 @@ def _predicted(current, vault_id, name, server, policy_id, identity_id, state):
 
 
 def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, clock=time.monotonic):
-    """Protect the server (state present, stopped or suspended); returns (changed, readable instance, diff, extra).
+    """Protect the server (state present, stopped or suspended); returns an EnsureResult.
 
-    ``extra`` holds ``validation``: what was checked before writing, and how the service validation went.
+    Its ``extra`` holds ``validation``: what was checked before writing, and how the service validation went.
     """
     state = params.get("state") or "present"
-    wait = params.get("wait", True)
-    timeout = params.get("wait_timeout") or 600
-    vault = api.vault()
-    if vault is None:
-        raise InstanceInputError("Backup vault '{0}' does not exist ({1}). Create it with "
-                                 "azbackup.dataprotection.backup_vault first.".format(api.vault_name, api.vault_id))
-    name, current = locate(api, params, server_id)
+    wait, timeout = contract.waits(params)
+    datasource = datasources.of_resource(server_id)
+    vault = api.require_vault()
+    name, current = locate(api, params, server_id, datasource)
     current_state = lifecycle_state(current)
     if current_state == "deleted":
         raise InstanceInputError(
@@ -773,15 +478,15 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
             "state=present.".format(last_segment(server_id), api.vault_name, state))
 
     # Read-only checks, in the order an operator would fix them.
-    validation = {"vault_location": region_name(vault.get("location"))}
+    validation = {"vault_location": arm.canonical_region(vault.get("location"))}
     policy_id = None
     if state == "present" or params.get("policy_name") or params.get("policy_id"):
-        policy_id, dummy = resolve_policy(api, params)
-    server, warnings = check_server(api, vault, server_id, params.get("on_unsupported_size") or "warn")
+        policy_id, dummy = resolve_policy(api, params, datasource)
+    server, warnings = check_server(api, vault, server_id, params.get("on_unsupported_size") or "warn", datasource)
     server = dict(server, id=server.get("id") or server_id)
     for text in warnings:
         warn(text)
-    validation.update(server_location=region_name(server.get("location")), warnings=warnings)
+    validation.update(server_location=arm.canonical_region(server.get("location")), warnings=warnings)
     identity_requested = params.get("identity")
     identity_id, principal_id = resolve_identity(
         api, vault, identity_requested or (identity_of(current) if current else None))
@@ -793,21 +498,16 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
         current_state = lifecycle_state(current)
 
     before = to_readable(current)
-    policy_change = current is not None and policy_id is not None and not compare.same_id(before["policy_id"],
-                                                                                          policy_id)
-    if policy_change and state != "present":
+    decision = decide(current, server_id, policy_id, state,
+                      (identity_id or "system_assigned") if identity_requested else None)
+    if decision.policy_ignored:
         warn("policy_name/policy_id is applied only with state=present; backup instance '{0}' keeps policy '{1}' "
              "while it is {2}.".format(name, before["policy_name"], state))
-        policy_change = False
-    identity_change = current is not None and bool(identity_requested) and not compare.same_id(
-        before["identity"], identity_id or "system_assigned")
-    protect = state == "present" and (current is None or current_state in ("error", "not_protected", "unknown"))
-    changed = protect or policy_change or identity_change or current_state != state
-    if current_state == "configuring" and state == "present" and not (policy_change or identity_change):
-        changed = False  # not waited for (wait=false or check mode): it is on its way
+    protect, changed = decision.protect, decision.changed
+    policy_change, identity_change = decision.policy_change, decision.identity_change
 
     after = _predicted(current, api.vault_id, name, server, policy_id if (current is None or policy_change) else None,
-                       identity_id if (current is None or identity_change) else False, state)
+                       identity_id if (current is None or identity_change) else False, state, datasource)
     diff_after = after if changed else before
     needs_roles = protect or identity_change
 
@@ -825,11 +525,12 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
                 validation["fix_task"] = fix_task(api.vault_id, server_id, identity_id)
                 warn("The vault's identity {0} lacks {1}: a real run would retry validation for up to "
                      "validation_timeout and then fail. Grant the roles first with {2}.".format(
-                         principal_id, required_roles_text(server_id, planned), ROLE_MODULE))
-        return changed, diff_after, compare.diff_result(diff_view(before), diff_view(diff_after)), \
-            {"validation": validation}
+                         principal_id, required_roles_text(server_id, planned),
+                         datasources.of_resource(server_id).role_assignment_module))
+        return EnsureResult(changed, diff_after, compare.diff_result(diff_view(before), diff_view(diff_after)),
+                            extra={"validation": validation})
 
-    body = pgflex.instance_body(server, policy_id or before["policy_id"], identity_id)
+    body = datasource.instance_body(server, policy_id or before["policy_id"], identity_id)
     if protect and current is None:
         _validate_for_protection(api, params, body, server_id, identity_id, principal_id, validation, warn,
                                  sleep, clock)
@@ -853,7 +554,8 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
         else:
             result = _transition(api, name, current_state, state, wait, timeout, sleep, clock)
     readable = to_readable(result)
-    return True, readable, compare.diff_result(diff_view(before), diff_view(readable)), {"validation": validation}
+    return EnsureResult(True, readable, compare.diff_result(diff_view(before), diff_view(readable)),
+                        extra={"validation": validation})
 
 
 def _validate_for_protection(api, params, body, server_id, identity_id, principal_id, validation, warn, sleep,
@@ -890,12 +592,12 @@ def _reconfigure(api, params, name, body, server_id, identity_id, principal_id, 
     service checks access again while it configures, so while the instance ends in ProtectionError for lack of access
     (roles missing or still propagating), the PUT is repeated with growing pauses up to ``validation_timeout``.
     """
-    timeout = params.get("wait_timeout") or 600
+    wait, timeout = contract.waits(params)
     last = {"body": None}
 
     def attempt():
         api.put(name, body)
-        if not params.get("wait", True):
+        if not wait:
             last["body"] = api.instance(name)
             return None
         last["body"] = wait_for_state(api, name, "present", timeout, sleep=sleep, clock=clock, fail_on_error=False)
@@ -953,13 +655,14 @@ def soft_delete_state(vault):
 
 
 def ensure_absent(api, params, server_id, check_mode, sleep=time.sleep, clock=time.monotonic):
-    """Delete the instance (its recovery points go with it, or into soft delete); returns (changed, diff, extra)."""
+    """Delete the instance (its recovery points go with it, or into soft delete); returns an EnsureResult whose
+    ``extra`` says whether the vault keeps it soft-deleted."""
     vault = api.vault()
     if vault is None:
-        return False, compare.diff_result(None, None), {"soft_deleted": False}
-    name, current = locate(api, params, server_id)
+        return EnsureResult(False, None, compare.diff_result(None, None), extra={"soft_deleted": False})
+    name, current = locate(api, params, server_id, datasources.of_resource(server_id))
     if current is None or lifecycle_state(current) == "deleted":
-        return False, compare.diff_result(None, None), {"soft_deleted": False}
+        return EnsureResult(False, None, compare.diff_result(None, None), extra={"soft_deleted": False})
     before = to_readable(current)
     soft_state, retention = soft_delete_state(vault)
     soft = str(soft_state or "").lower() in ("on", "alwayson", "enabled")
@@ -971,13 +674,14 @@ def ensure_absent(api, params, server_id, check_mode, sleep=time.sleep, clock=ti
             "instance for {2} days (undelete is possible until then) and the vault cannot be deleted before they are "
             "purged.").format(api.vault_name, soft_state, extra["soft_delete_retention_days"])
     if check_mode:
-        return True, compare.diff_result(diff_view(before), None), extra
+        return EnsureResult(True, None, compare.diff_result(diff_view(before), None), extra=extra)
     api.delete(name)
-    if params.get("wait", True):
+    wait, timeout = contract.waits(params)
+    if wait:
         azure_waits.poll_until(lambda: api.instance(name), lambda body: body is None,
-                               params.get("wait_timeout") or 600, "backup instance {0} to disappear".format(name),
+                               timeout, "backup instance {0} to disappear".format(name),
                                sleep=sleep, clock=clock)
-    return True, compare.diff_result(diff_view(before), None), extra
+    return EnsureResult(True, None, compare.diff_result(diff_view(before), None), extra=extra)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -985,30 +689,13 @@ def ensure_absent(api, params, server_id, check_mode, sleep=time.sleep, clock=ti
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def connect(azure):
-    """The InstanceApi for the vault the module's options name (its own subscription may differ from the default).
-
-    Bad vault options fail here, naming the option.
-    """
-    params = azure.params
-    try:
-        subscription, dummy, dummy2, vault_id = references.vault_reference(params, azure.subscription_id)
-    except references.ReferenceInputError as exc:
-        azure.fail(str(exc))
-    client = azure.dataprotection_for(subscription)
-    return InstanceApi(client, vault_id, azure.arm_get, azure.wait, assignment_lister(azure.authorization),
-                       params.get("wait_timeout") or 600)
-
-
-def server_id_from_params(azure, required=True):
+def server_id_from_params(azure, datasource, required=True):
     """The server id of server_id / server_name + server_resource_group (None when not given and not required)."""
     params = azure.params
     if not required and not params.get("server_id") and not params.get("server_name"):
         return None
-    try:
-        return references.server_references(params, azure.subscription_id)[0]
-    except references.ReferenceInputError as exc:
-        azure.fail(str(exc))
+    with azure.input_errors():
+        return references.server_references(params, azure.subscription_id, datasource)[0]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1023,7 +710,7 @@ def find_instance(api, name=None, server_id=None):
     """
     if name:
         body = api.instance(name)
-        if body is not None and server_id and not compare.same_id(
+        if body is not None and server_id and not arm.same_id(
                 (_props(body).get("dataSourceInfo") or {}).get("resourceID"), server_id):
             raise InstanceInputError("Backup instance '{0}' protects {1}, not {2}.".format(
                 name, (_props(body).get("dataSourceInfo") or {}).get("resourceID"), server_id))
@@ -1044,8 +731,7 @@ def ondemand_backup(api, params, server_id, check_mode, warn, sleep=time.sleep, 
     the retention tag is not a rule of the instance's policy; fails after triggering (with ``job_id``) when
     ``wait`` is set and the job does not complete.
     """
-    if api.vault() is None:
-        raise InstanceInputError("Backup vault '{0}' does not exist ({1}).".format(api.vault_name, api.vault_id))
+    api.require_vault()
     body = find_instance(api, params.get("backup_instance_name"), server_id)
     what = "backup instance '{0}'".format(params["backup_instance_name"]) if params.get("backup_instance_name") \
         else "server '{0}'".format(last_segment(server_id))
@@ -1063,17 +749,18 @@ def ondemand_backup(api, params, server_id, check_mode, warn, sleep=time.sleep, 
             "Backup instance '{0}' is {1} ({2}); on-demand backups need protection configured "
             "(ProtectionConfigured). {3}".format(instance["name"], instance["state"], _wire_state(body), advice),
             backup_instance=instance)
+    datasource = datasources.get(instance["datasource_type"]) or datasources.of_resource(instance["server_id"])
     policy = api.policy(instance["policy_name"]) if instance["policy_name"] else None
     tag = params.get("retention_tag") or "Default"
     if policy is None:
         warn("The policy of backup instance '{0}' ({1}) could not be read; using rule {2} and retention tag {3} as "
              "given.".format(instance["name"], instance["policy_id"], params.get("rule_name") or
-                             pgflex.BACKUP_RULE_NAME, tag))
-        rule_name = params.get("rule_name") or pgflex.BACKUP_RULE_NAME
+                             datasource.backup_rule_name, tag))
+        rule_name = params.get("rule_name") or datasource.backup_rule_name
     else:
-        rule_name = params.get("rule_name") or pgflex.policy_backup_rule_name(policy)
+        rule_name = params.get("rule_name") or datasource.policy_backup_rule_name(policy)
         try:
-            tag = jobs.resolve_retention_tag(tag, pgflex.policy_retention_tags(policy))
+            tag = jobs.resolve_retention_tag(tag, datasource.policy_retention_tags(policy))
         except jobs.JobInputError as exc:
             raise InstanceInputError(str(exc) + " (policy {0})".format(instance["policy_name"]),
                                      backup_instance=instance) from None
@@ -1092,10 +779,11 @@ def ondemand_backup(api, params, server_id, check_mode, warn, sleep=time.sleep, 
     if job_id is None:
         warn("The service accepted the backup but named no job; see backup_job_info.")
         return result
-    if not params.get("wait"):
+    timeout = contract.waits(params, 1800)[1]
+    if not params.get("wait") or not timeout:
         result["job"] = jobs.to_readable(api.job(job_id))
         return result
-    job = jobs.wait_until_terminal(lambda: jobs.to_readable(api.job(job_id)), params.get("wait_timeout") or 600,
+    job = jobs.wait_until_terminal(lambda: jobs.to_readable(api.job(job_id)), timeout,
                                    "backup job {0} to finish".format(job_id), sleep=sleep, clock=clock)
     result["job"] = job
     if job is None:
@@ -1148,22 +836,21 @@ def backup_summary(instance_jobs):
     return summary, (successful[0].get("end_time") or successful[0].get("start_time")) if successful else None
 
 
-def instances_info(api, params, server_id, policy_id=None):
-    """The pgflex_backup_instance_info list: instances of the vault that pass the filters, newest data first."""
-    if api.vault() is None:
-        raise InstanceInputError("Backup vault '{0}' does not exist ({1}).".format(api.vault_name, api.vault_id))
+def instances_info(api, params, server_id, datasource, policy_id=None):
+    """The backup instances of ``datasource`` in the vault that pass the filters, newest data first."""
+    api.require_vault()
     name = params.get("name")
     if name:
         body = api.instance(name)
         bodies = [body] if body else []
     else:
         bodies = api.instances()
-    bodies = [body for body in bodies if str((_props(body).get("dataSourceInfo") or {}).get("datasourceType") or
-                                             pgflex.DATASOURCE_TYPE).lower() == pgflex.DATASOURCE_TYPE.lower()]
+    bodies = [body for body in bodies if datasource.is_type(
+        (_props(body).get("dataSourceInfo") or {}).get("datasourceType") or datasource.arm_type)]
     if server_id:
         bodies = find_for_server(bodies, server_id)
     if policy_id:
-        bodies = [body for body in bodies if compare.same_id((_props(body).get("policyInfo") or {}).get("policyId"),
+        bodies = [body for body in bodies if arm.same_id((_props(body).get("policyInfo") or {}).get("policyId"),
                                                              policy_id)]
     all_jobs = jobs.select(api.jobs(), {}) if bodies and params.get("include_jobs", True) else []
     result = []
@@ -1171,7 +858,7 @@ def instances_info(api, params, server_id, policy_id=None):
         item = to_readable(body)
         if params.get("include_jobs", True):
             mine = [job for job in all_jobs if str(job.get("backup_instance_name") or "").lower() ==
-                    str(item["name"]).lower() or compare.same_id(job.get("server_id"), item["server_id"])]
+                    str(item["name"]).lower() or arm.same_id(job.get("server_id"), item["server_id"])]
             item["last_backup"], last_success = backup_summary(mine)
             item["last_backup_status"] = item["last_backup"]["status"] if item["last_backup"] else None
             item["last_backup_time"] = item["last_backup"]["start_time"] if item["last_backup"] else None

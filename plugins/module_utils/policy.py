@@ -54,7 +54,7 @@ Decisions (each one is what the tests pin down):
   15th is a backup day in only one or two months a year, which silently breaks a monthly rule. Days of
   the week that a rule names must be scheduled days (otherwise the rule never matches).
 * ``retention.default`` is required and has no default here (the Azure tools use P3M); the user never
-  sets priorities: Yearly 10, Monthly 15, Weekly 20, Default 99 (``pgflex.TAG_PRIORITIES``). A rule
+  sets priorities: Yearly 10, Monthly 15, Weekly 20, Default 99 (the datasource record's ``tag_priorities``). A rule
   with a higher priority but a shorter duration than a rule it takes backups from is a warning.
 * Comparison with the service (``bodies_equal``) ignores what the service adds (``tagInfo.id``, ``eTag``,
   resource id/name/type, unknown fields), enum case, list order, the duration spelling (P1Y == P12M)
@@ -73,7 +73,8 @@ except ImportError:  # Python < 3.9: only UTC can be computed; see resolve_time_
     ZoneInfo = None
     ZoneInfoNotFoundError = LookupError
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import pgflex
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import datasources
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 
 DAYS_OF_WEEK = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 MONTHS = (
@@ -334,11 +335,11 @@ _DATETIME_RE = re.compile(
 )
 
 
-class PolicyError(ValueError):
+class PolicyError(InputError):
     """A policy that cannot be sent to Azure; ``field`` names the option (``retention.monthly.duration``)."""
 
     def __init__(self, field, message):
-        super().__init__("{0}: {1}".format(field, message))
+        super().__init__("{0}: {1}".format(field, message), option=field, field=field)
         self.field = field
         self.message = message
 
@@ -377,11 +378,19 @@ class Duration(namedtuple("Duration", ["years", "months", "weeks", "days"])):
         return self.total_months * 365.2425 / 12 + self.total_days
 
 
-MAX_RETENTION = Duration(pgflex.MAX_RETENTION_YEARS, 0, 0, 0)
+_RECORD_MAXIMUM = "the datasource's maximum retention"
 
 
-def parse_duration(text, field="duration", maximum=MAX_RETENTION):
-    """Parse ``PnYnMnWnD`` (case-insensitive) into a Duration; reject time parts, zero and more than ``maximum``."""
+def _record(datasource=None):
+    """The datasource record whose policy constraints apply: the one given, else the registry's default."""
+    return datasource or datasources.default()
+
+
+def parse_duration(text, field="duration", maximum=_RECORD_MAXIMUM):
+    """Parse ``PnYnMnWnD`` (case-insensitive) into a Duration; reject time parts, zero and more than ``maximum``
+    (by default the record's ``max_retention_years``; None: no maximum)."""
+    if maximum is _RECORD_MAXIMUM:
+        maximum = Duration(_record().max_retention_years, 0, 0, 0)
     if isinstance(text, Duration):
         duration = text
     else:
@@ -404,7 +413,7 @@ def parse_duration(text, field="duration", maximum=MAX_RETENTION):
         raise PolicyError(
             field,
             "{0} is longer than the maximum retention of {1} ({2} years)".format(
-                duration, maximum, pgflex.MAX_RETENTION_YEARS
+                duration, maximum, maximum.years
             ),
         )
     return duration
@@ -542,7 +551,7 @@ def _parse_schedule(schedule):
         raise PolicyError(
             "schedule.frequency",
             "{0!r} is not supported: {1} backups run on a weekly schedule (one or more days of the week)".format(
-                frequency, pgflex.DATASOURCE_LABEL
+                frequency, _record().label
             ),
         )
     days = _choices(schedule.get("days_of_week"), DAYS_OF_WEEK, "schedule.days_of_week", "a day of the week")
@@ -673,7 +682,7 @@ def _shadow_warnings(plan):
     rules = [rule for rule in plan.rules if rule.tag != "Default"]
     if len(rules) < 2:
         return []
-    body = _body_from_plan(plan, pgflex.DATASOURCE_TYPE)
+    body = _body_from_plan(plan, _record().arm_type)
     model = _model(body)
     start = datetime(REFERENCE_SUNDAY.year, REFERENCE_SUNDAY.month, REFERENCE_SUNDAY.day, tzinfo=model.zone.tzinfo)
     times = _scheduled_times(model, start, add_duration(start, Duration(8, 0, 0, 0)))
@@ -700,7 +709,7 @@ def _shadow_warnings(plan):
 
 
 def _priority(rule):
-    return pgflex.TAG_PRIORITIES[rule.tag]
+    return _record().tag_priorities[rule.tag]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -711,13 +720,12 @@ def _datastore(kind):
     return {"objectType": "DataStoreInfoBase", "dataStoreType": kind}
 
 
-def readable_to_body(schedule, retention, datasource_type=pgflex.DATASOURCE_TYPE):
+def readable_to_body(schedule, retention, datasource_type=None):
     """Build the policy resource body ``{"properties": {...}}`` for a PUT; raise PolicyError if invalid."""
-    if not isinstance(datasource_type, str) or datasource_type.lower() != pgflex.DATASOURCE_TYPE.lower():
-        raise PolicyError(
-            "datasource_type", "only {0} ({1}) is supported".format(pgflex.DATASOURCE_TYPE, pgflex.DATASOURCE_LABEL)
-        )
-    return _body_from_plan(_plan(schedule, retention), pgflex.DATASOURCE_TYPE)
+    record = _record()
+    if datasource_type is not None and not (isinstance(datasource_type, str) and record.is_type(datasource_type)):
+        raise PolicyError("datasource_type", "only {0} ({1}) is supported".format(record.arm_type, record.label))
+    return _body_from_plan(_plan(schedule, retention), record.arm_type)
 
 
 def _body_from_plan(plan, datasource_type):
@@ -731,14 +739,14 @@ def _body_from_plan(plan, datasource_type):
             plan.minute,
             tzinfo=plan.zone.tzinfo,
         )
-        intervals.append("R/{0}/{1}".format(_isoformat(local), pgflex.SUPPORTED_SCHEDULE_PERIOD))
+        intervals.append("R/{0}/{1}".format(_isoformat(local), _record().schedule_periods[0]))
     tagging = []
     retention_rules = []
     for rule in plan.rules:
         is_default = rule.tag == "Default"
         tag = {
             "tagInfo": {"tagName": rule.tag},
-            "taggingPriority": pgflex.TAG_PRIORITIES[rule.tag],
+            "taggingPriority": _record().tag_priorities[rule.tag],
             "isDefault": is_default,
         }
         if not is_default:
@@ -757,17 +765,17 @@ def _body_from_plan(plan, datasource_type):
                 "lifecycles": [
                     {
                         "deleteAfter": {"objectType": "AbsoluteDeleteOption", "duration": str(rule.duration)},
-                        "sourceDataStore": _datastore(pgflex.DATASTORE_TYPE),
+                        "sourceDataStore": _datastore(_record().datastore_type),
                         "targetDataStoreCopySettings": [],
                     }
                 ],
             }
         )
     backup_rule = {
-        "name": pgflex.BACKUP_RULE_NAME,
+        "name": _record().backup_rule_name,
         "objectType": "AzureBackupRule",
-        "backupParameters": {"objectType": "AzureBackupParams", "backupType": pgflex.BACKUP_TYPE},
-        "dataStore": _datastore(pgflex.DATASTORE_TYPE),
+        "backupParameters": {"objectType": "AzureBackupParams", "backupType": _record().backup_type},
+        "dataStore": _datastore(_record().datastore_type),
         "trigger": {
             "objectType": "ScheduleBasedTriggerContext",
             "schedule": {"repeatingTimeIntervals": intervals, "timeZone": plan.zone.azure_name},
@@ -813,7 +821,7 @@ class _NotReadable(Exception):
 def _readable(props):
     if props.get("objectType") != "BackupPolicy":
         raise _NotReadable("objectType is {0!r}, not BackupPolicy".format(props.get("objectType")))
-    if props.get("datasourceTypes") != [pgflex.DATASOURCE_TYPE]:
+    if props.get("datasourceTypes") != [_record().arm_type]:
         raise _NotReadable("datasourceTypes is {0!r}".format(props.get("datasourceTypes")))
     rules = props.get("policyRules", [])
     backup_rules = [rule for rule in rules if rule.get("objectType") == "AzureBackupRule"]
@@ -822,15 +830,16 @@ def _readable(props):
         raise _NotReadable("expected one backup rule and retention rules only")
     backup = backup_rules[0]
     expected = {
-        "name": pgflex.BACKUP_RULE_NAME,
+        "name": _record().backup_rule_name,
         "objectType": "AzureBackupRule",
-        "backupParameters": {"objectType": "AzureBackupParams", "backupType": pgflex.BACKUP_TYPE},
-        "dataStore": _datastore(pgflex.DATASTORE_TYPE),
+        "backupParameters": {"objectType": "AzureBackupParams", "backupType": _record().backup_type},
+        "dataStore": _datastore(_record().datastore_type),
     }
     if {key: backup.get(key) for key in expected} != expected:
         raise _NotReadable(
             "the backup rule is not a {0} {1} backup to the {2} named {3}".format(
-                pgflex.SUPPORTED_SCHEDULE_PERIOD, pgflex.BACKUP_TYPE, pgflex.DATASTORE_TYPE, pgflex.BACKUP_RULE_NAME
+                _record().schedule_periods[0], _record().backup_type, _record().datastore_type,
+                _record().backup_rule_name
             )
         )
     trigger = backup.get("trigger", {})
@@ -841,13 +850,13 @@ def _readable(props):
     durations = {}
     for rule in retention_rules:
         name = rule.get("name")
-        if name not in pgflex.TAG_PRIORITIES or bool(rule.get("isDefault")) != (name == "Default"):
+        if name not in _record().tag_priorities or bool(rule.get("isDefault")) != (name == "Default"):
             raise _NotReadable("retention rule {0!r} is not one of Default, Weekly, Monthly, Yearly".format(name))
         lifecycles = rule.get("lifecycles", [])
         if (
             len(lifecycles) != 1
             or set(lifecycles[0]) != {"deleteAfter", "sourceDataStore"}
-            or lifecycles[0]["sourceDataStore"] != _datastore(pgflex.DATASTORE_TYPE)
+            or lifecycles[0]["sourceDataStore"] != _datastore(_record().datastore_type)
             or lifecycles[0]["deleteAfter"].get("objectType") != "AbsoluteDeleteOption"
         ):
             raise _NotReadable("retention rule {0} has copies to another data store or other lifecycles".format(name))
@@ -863,10 +872,10 @@ def _readable(props):
         name = tag["tagInfo"]["tagName"]
         if bool(tag.get("isDefault")) != (name == "Default"):
             raise _NotReadable("tag {0} has isDefault {1}".format(name, bool(tag.get("isDefault"))))
-        if tag.get("taggingPriority") != pgflex.TAG_PRIORITIES[name]:
+        if tag.get("taggingPriority") != _record().tag_priorities[name]:
             raise _NotReadable(
                 "tag {0} has priority {1}, not {2}".format(
-                    name, tag.get("taggingPriority"), pgflex.TAG_PRIORITIES[name]
+                    name, tag.get("taggingPriority"), _record().tag_priorities[name]
                 )
             )
         rule = {"duration": durations[name]}
@@ -898,7 +907,7 @@ def _readable_schedule(schedule):
             start, period = _parse_interval(text, zone.tzinfo, "schedule")
         except PolicyError as error:
             raise _NotReadable(error.message) from None
-        if period != pgflex.SUPPORTED_SCHEDULE_PERIOD:
+        if period != _record().schedule_periods[0]:
             raise _NotReadable("the schedule repeats every {0}, not weekly".format(period))
         local = start.astimezone(zone.tzinfo)
         days.append(DAYS_OF_WEEK[(local.weekday() + 1) % 7])
@@ -982,7 +991,7 @@ def normalize_body(body, semantic=False):
     out = {
         "objectType": _canon(props.get("objectType"), OBJECT_TYPES),
         "datasourceTypes": sorted(
-            _canon(kind, (pgflex.DATASOURCE_TYPE,)) for kind in props.get("datasourceTypes") or []
+            _canon(kind, (_record().arm_type,)) for kind in props.get("datasourceTypes") or []
         ),
         "policyRules": sorted(
             (_normalize_rule(rule, semantic) for rule in props.get("policyRules") or []),
@@ -1002,7 +1011,7 @@ def _normalize_rule(rule, semantic):
         return rule
     kind = _canon(rule.get("objectType"), OBJECT_TYPES)
     out = {
-        "name": _canon(rule.get("name"), tuple(pgflex.TAG_PRIORITIES) + (pgflex.BACKUP_RULE_NAME,)),
+        "name": _canon(rule.get("name"), tuple(_record().tag_priorities) + (_record().backup_rule_name,)),
         "objectType": kind,
     }
     if kind == "AzureRetentionRule":
@@ -1137,7 +1146,7 @@ def _normalize_tag(tag):
     if isinstance(priority, str) and priority.strip().isdigit():
         priority = int(priority)
     out = {
-        "tagInfo": {"tagName": _canon(info.get("tagName"), tuple(pgflex.TAG_PRIORITIES))},
+        "tagInfo": {"tagName": _canon(info.get("tagName"), tuple(_record().tag_priorities))},
         "taggingPriority": priority,
         "isDefault": bool(tag.get("isDefault")),
         "criteria": _sorted_json(_normalize_criterion(criterion) for criterion in tag.get("criteria") or []),
@@ -1212,8 +1221,8 @@ def validate_raw_body(body, field="policy"):
     if str(props.get("objectType", "")).lower() != "backuppolicy":
         raise PolicyError(field + ".objectType", "must be BackupPolicy, got {0!r}".format(props.get("objectType")))
     kinds = props.get("datasourceTypes")
-    if not isinstance(kinds, list) or pgflex.DATASOURCE_TYPE.lower() not in [str(kind).lower() for kind in kinds]:
-        raise PolicyError(field + ".datasourceTypes", "must contain {0}".format(pgflex.DATASOURCE_TYPE))
+    if not isinstance(kinds, list) or _record().arm_type.lower() not in [str(kind).lower() for kind in kinds]:
+        raise PolicyError(field + ".datasourceTypes", "must contain {0}".format(_record().arm_type))
     rules = props.get("policyRules")
     if not isinstance(rules, list) or not rules:
         raise PolicyError(field + ".policyRules", "required: one backup rule and at least the default retention rule")
@@ -1280,9 +1289,9 @@ def _check_retention_rule(where, rule):
                 )
             if kind == "CustomCopyOption":
                 parse_duration(copy_after.get("duration"), target + ".copyAfter.duration")
-    if pgflex.DATASTORE_TYPE not in stores:
+    if _record().datastore_type not in stores:
         raise PolicyError(
-            where + ".lifecycles", "one lifecycle must have sourceDataStore {0}".format(pgflex.DATASTORE_TYPE)
+            where + ".lifecycles", "one lifecycle must have sourceDataStore {0}".format(_record().datastore_type)
         )
 
 
@@ -1305,16 +1314,16 @@ def _check_datastore(where, store):
 
 def _check_backup_rule(where, rule, retention, default_name):
     warnings = []
-    if rule.get("name") != pgflex.BACKUP_RULE_NAME:
+    if rule.get("name") != _record().backup_rule_name:
         warnings.append(
             "{0}.name: the Azure tools name the backup rule {1}; on-demand backups name the rule, so "
-            "keep {1} unless you know better".format(where, pgflex.BACKUP_RULE_NAME)
+            "keep {1} unless you know better".format(where, _record().backup_rule_name)
         )
     params = _mapping(rule.get("backupParameters"), where + ".backupParameters", "backup parameters")
-    if str(params.get("backupType", "")).lower() != pgflex.BACKUP_TYPE.lower():
-        raise PolicyError(where + ".backupParameters.backupType", "must be {0}".format(pgflex.BACKUP_TYPE))
-    if _check_datastore(where + ".dataStore", rule.get("dataStore")) != pgflex.DATASTORE_TYPE:
-        raise PolicyError(where + ".dataStore.dataStoreType", "must be {0}".format(pgflex.DATASTORE_TYPE))
+    if str(params.get("backupType", "")).lower() != _record().backup_type.lower():
+        raise PolicyError(where + ".backupParameters.backupType", "must be {0}".format(_record().backup_type))
+    if _check_datastore(where + ".dataStore", rule.get("dataStore")) != _record().datastore_type:
+        raise PolicyError(where + ".dataStore.dataStoreType", "must be {0}".format(_record().datastore_type))
     trigger = _mapping(rule.get("trigger"), where + ".trigger", "a trigger")
     if str(trigger.get("objectType", "")).lower() != "schedulebasedtriggercontext":
         raise PolicyError(where + ".trigger.objectType", "must be ScheduleBasedTriggerContext")
@@ -1332,11 +1341,11 @@ def _check_backup_rule(where, rule, retention, default_name):
     for index, text in enumerate(intervals):
         at = "{0}.trigger.schedule.repeatingTimeIntervals[{1}]".format(where, index)
         start, period = _parse_interval(text, zone.tzinfo if zone else None, at)
-        if period != pgflex.SUPPORTED_SCHEDULE_PERIOD:
+        if period != _record().schedule_periods[0]:
             raise PolicyError(
                 at,
                 "{0} repeats every {1}; {2} supports weekly schedules only ({3})".format(
-                    text, period, pgflex.DATASOURCE_LABEL, pgflex.SUPPORTED_SCHEDULE_PERIOD
+                    text, period, _record().label, _record().schedule_periods[0]
                 ),
             )
         local = start.astimezone(zone.tzinfo) if zone else start
@@ -1346,7 +1355,7 @@ def _check_backup_rule(where, rule, retention, default_name):
         if slots and slot[1] != slots[0][1]:
             raise PolicyError(
                 at,
-                "all backups must run at the same time of day ({0} supports one time)".format(pgflex.DATASOURCE_LABEL),
+                "all backups must run at the same time of day ({0} supports one time)".format(_record().label),
             )
         slots.append(slot)
     tags = trigger.get("taggingCriteria")
@@ -1476,7 +1485,7 @@ def _model(body):
     slots, starts = set(), []
     for text in schedule.get("repeatingTimeIntervals", []):
         start, period = _parse_interval(text, zone.tzinfo if zone else None, "policy.repeatingTimeIntervals")
-        if period != pgflex.SUPPORTED_SCHEDULE_PERIOD:
+        if period != _record().schedule_periods[0]:
             raise PolicyError(
                 "policy.repeatingTimeIntervals", "only weekly schedules can be previewed, got {0}".format(text)
             )

@@ -12,7 +12,8 @@ failed (``failed_servers``).
 
 import threading
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import parallel, pgflex, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, parallel, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 
 
 def argument_spec():
@@ -26,32 +27,29 @@ def argument_spec():
 MUTUALLY_EXCLUSIVE = [["servers", "server_id"], ["servers", "server_name"]]
 
 
-def resolve(azure):
-    """The server ids of ``servers`` (ids as they are, names with ``server_resource_group``), without duplicates.
+def resolve(azure, datasource):
+    """The ``datasource`` server ids of ``servers`` (ids as they are, names with ``server_resource_group``), each once.
 
     Fails the module, naming the option, on a malformed id or a name without ``server_resource_group``.
     """
     params = azure.params
     problem = parallel.max_parallel_problem(params.get("max_parallel"))
     if problem:
-        azure.fail(problem)
+        azure.fail(problem, option="max_parallel")
     ids, seen = [], set()
-    for entry in params["servers"]:
-        entry = str(entry or "").strip()
-        try:
+    with azure.input_errors():
+        for entry in params["servers"]:
+            entry = str(entry or "").strip()
             if entry.startswith("/"):
-                server_id = references.server_references({"server_id": entry}, None)[0]
+                server_id = references.server_references({"server_id": entry}, None, datasource)[0]
+            elif not params.get("server_resource_group"):
+                raise InputError("servers entry '{0}' is a name: set server_resource_group, or give resource "
+                                 "ids.".format(entry), option="servers")
             else:
-                if not params.get("server_resource_group"):
-                    raise references.ReferenceInputError(
-                        "servers entry '{0}' is a name: set server_resource_group, or give resource ids.".format(
-                            entry))
-                server_id = pgflex.server_id(azure.subscription_id, params["server_resource_group"], entry)
-        except references.ReferenceInputError as exc:
-            azure.fail(str(exc).replace("server_id must", "each servers entry must"))
-        if server_id.lower() not in seen:
-            seen.add(server_id.lower())
-            ids.append(server_id)
+                server_id = datasource.server_id(azure.subscription_id, params["server_resource_group"], entry)
+            if arm.normalize_id(server_id) not in seen:
+                seen.add(arm.normalize_id(server_id))
+                ids.append(server_id)
     return ids
 
 
@@ -67,6 +65,13 @@ class SharedReads:
         self._instances = instances
         self._policies = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def read(cls, azure, api, required=True):
+        """The shared reads of ``api``'s vault; a missing vault fails the module when ``required``."""
+        with azure.azure_errors("reading vault {0} and its backup instances".format(api.vault_name)):
+            vault = api.require_vault() if required else api.vault()
+            return cls(vault, api.instances() if vault is not None else [])
 
     def bind(self, api):
         return _Bound(self, api)
@@ -103,7 +108,7 @@ class _Bound:
         return self._shared.read_policy(self._api, name)
 
 
-def run(azure, server_ids, work, input_errors=()):
+def run(azure, server_ids, work, input_errors=(InputError,)):
     """``work(scope, server_id)`` -> (changed, result dict, diff or None) for every server; then exit the module.
 
     ``scope`` is the façade isolated for that server (``parallel.isolated``, with ``server_id`` set). An

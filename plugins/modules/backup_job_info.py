@@ -182,6 +182,7 @@ backup_jobs:
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, jobs, references
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 
 def argument_spec():
@@ -207,19 +208,13 @@ MODULE_RULES = references.reference_rules(server=True, mutually_exclusive=[["sin
 def main():
     azure = AzureBackupModule(argument_spec(), **MODULE_RULES)
     params = azure.params
-    try:
+    with azure.input_errors():
         jobs.filters_from_params(params)  # bad dates and durations fail before any request
-    except jobs.JobInputError as exc:
-        azure.fail(str(exc))
-    server_id = backup_instances.server_id_from_params(azure, required=False)
-    api = backup_instances.connect(azure)
-    try:
-        with azure.azure_errors("reading the jobs of vault {0}".format(api.vault_name)):
-            if api.vault() is None:
-                azure.fail("Backup vault '{0}' does not exist ({1}).".format(api.vault_name, api.vault_id))
-            found = jobs.job_info(api, params, jobs.filters_from_params(params, server_id))
-    except jobs.JobInputError as exc:
-        azure.fail(str(exc), **exc.extra)
+    server_id = backup_instances.server_id_from_params(azure, PGFLEX, required=False)
+    api = azure.dataprotection_api()
+    with azure.azure_errors("reading the jobs of vault {0}".format(api.vault_name)):
+        api.require_vault()
+        found = jobs.job_info(api, params, jobs.filters_from_params(params, server_id))
     azure.exit(False, backup_jobs=found)
 
 

@@ -272,8 +272,8 @@ servers:
       returned: when failed
     action:
       description:
-        - What the server went through - V(protect), V(change_policy), V(change_identity), V(resume), V(repair),
-          V(wait) (protection was being configured), V(stop), V(suspend), V(delete), or V(none). The same decision
+        - What the server went through - V(protect), V(repair), V(resume), V(change_policy), V(change_identity),
+          V(stop), V(suspend), V(delete), or V(none) (nothing changed). The decision
           M(azbackup.dataprotection.pgflex_protection_plan) plans with.
       type: str
       returned: when not failed
@@ -289,12 +289,14 @@ failed_servers:
 """
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
+    arm,
     backup_instances,
-    planning,
     references,
     server_list,
 )
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.decision import protection_action
 
 
 def argument_spec():
@@ -323,47 +325,38 @@ MODULE_RULES = references.reference_rules(
     required_if=[["state", "present", ["policy_name", "policy_id"], True]],
 )
 
-# What a changed instance went through, for states other than present (present uses planning.protection_action).
-STATE_ACTIONS = {"absent": "delete", "stopped": "stop", "suspended": "suspend"}
-
 
 def apply(azure, api, server_id):
-    """The single-server task: (changed, result, diff). Azure errors fail through ``azure``."""
+    """The single-server task: (changed, result, diff). Azure and input errors fail through ``azure``."""
     params = azure.params
     if params["state"] == "absent":
         with azure.azure_errors("deleting the backup instance of {0}".format(server_id)):
-            changed, diff, extra = backup_instances.ensure_absent(api, params, server_id, azure.check_mode)
-        return changed, dict(extra, backup_instance={}), diff
+            outcome = backup_instances.ensure_absent(api, params, server_id, azure.check_mode)
+        return outcome.changed, dict(outcome.extra, backup_instance={}), outcome.diff
     with azure.azure_errors("protecting {0}".format(server_id)):
-        changed, instance, diff, extra = backup_instances.ensure_present(
-            api, params, server_id, azure.check_mode, azure.warn)
-    return changed, dict(extra, backup_instance=instance), diff
+        outcome = backup_instances.ensure_present(api, params, server_id, azure.check_mode, azure.warn)
+    return outcome.changed, dict(outcome.extra, backup_instance=outcome.resource), outcome.diff
 
 
 def run_list(azure):
-    """List mode: every server of ``servers`` in one run, ``max_parallel`` at a time."""
+    """List mode: every server of ``servers`` in one run, ``max_parallel`` at a time, each with its ``action``."""
     params = azure.params
-    server_ids = server_list.resolve(azure)
-    api = backup_instances.connect(azure)
-    with azure.azure_errors("reading vault {0} and its backup instances".format(api.vault_name)):
-        vault = api.vault()
-        shared = server_list.SharedReads(vault, api.instances() if vault is not None else [])
-    policy_id = None
-    if params["policy_id"] or params["policy_name"]:
-        policy_id = params["policy_id"] or backup_instances.policy_id_for(api.vault_id, params["policy_name"])
-    identity = params["identity"] if params["identity"] not in (None, "", "system_assigned") else None
+    server_ids = server_list.resolve(azure, PGFLEX)
+    api = azure.dataprotection_api(azure.waits[1])
+    shared = server_list.SharedReads.read(azure, api, required=params["state"] != "absent")
+    policy_id = params["policy_id"] or (
+        backup_instances.policy_id_for(api.vault_id, params["policy_name"]) if params["policy_name"] else None)
 
     def work(scope, server_id):
         found = backup_instances.find_for_server(shared.instances(), server_id)
-        changed, result, diff = apply(scope, shared.bind(backup_instances.connect(scope)), server_id)
-        if params["state"] == "present":
-            action = planning.protection_action(found[0] if found else None, server_id, policy_id, "present",
-                                                identity)[0] if changed else "none"
-        else:
-            action = STATE_ACTIONS[params["state"]] if changed else "none"
-        return changed, dict(result, action=action), diff
+        before = found[0] if found else None
+        changed, result, diff = apply(scope, shared.bind(scope.dataprotection_api(scope.waits[1])), server_id)
+        action = protection_action(before, server_id, policy_id, params["state"], params["identity"])[0]
+        if params["state"] == "absent":
+            action = "delete"
+        return changed, dict(result, action=action if changed else "none"), diff
 
-    server_list.run(azure, server_ids, work, input_errors=(backup_instances.InstanceInputError,))
+    server_list.run(azure, server_ids, work)
 
 
 def main():
@@ -372,17 +365,13 @@ def main():
     identity = params["identity"]
     if identity and identity != "system_assigned":
         try:
-            references.parse_typed_id(identity, backup_instances.USER_ASSIGNED_IDENTITY_TYPE, "identity")
+            arm.parse_typed_id(identity, arm.USER_ASSIGNED_IDENTITY_TYPE, "identity")
         except references.ReferenceInputError as exc:
-            azure.fail(str(exc) + " Use system_assigned for the vault's system-assigned identity.")
+            azure.fail(str(exc) + " Use system_assigned for the vault's system-assigned identity.", option="identity")
     if params["servers"] is not None:
         run_list(azure)
-    server_id = backup_instances.server_id_from_params(azure)
-    api = backup_instances.connect(azure)
-    try:
-        changed, result, diff = apply(azure, api, server_id)
-    except backup_instances.InstanceInputError as exc:
-        azure.fail(str(exc), **exc.extra)
+    server_id = backup_instances.server_id_from_params(azure, PGFLEX)
+    changed, result, diff = apply(azure, azure.dataprotection_api(azure.waits[1]), server_id)
     azure.exit(changed, diff=diff, **result)
 
 

@@ -163,6 +163,7 @@ failed_servers:
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, references, server_list
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 
 def argument_spec():
@@ -187,38 +188,28 @@ MODULE_RULES = references.reference_rules(
 
 
 def trigger(azure, api, server_id):
-    """The single-server task: the result of pgflex_ondemand_backup. Azure errors fail through ``azure``."""
+    """The single-server task: the result of pgflex_ondemand_backup. Azure and input errors fail through ``azure``."""
     with azure.azure_errors("triggering an on-demand backup in vault {0}".format(api.vault_name)):
         return backup_instances.ondemand_backup(api, azure.params, server_id, azure.check_mode, azure.warn)
 
 
 def run_list(azure):
     """List mode: a backup of every server of ``servers`` in one run, ``max_parallel`` at a time."""
-    server_ids = server_list.resolve(azure)
-    api = backup_instances.connect(azure)
-    with azure.azure_errors("reading vault {0} and its backup instances".format(api.vault_name)):
-        vault = api.vault()
-        if vault is None:
-            azure.fail("Backup vault '{0}' does not exist ({1}).".format(api.vault_name, api.vault_id))
-        shared = server_list.SharedReads(vault, api.instances())
+    server_ids = server_list.resolve(azure, PGFLEX)
+    shared = server_list.SharedReads.read(azure, azure.dataprotection_api())
 
     def work(scope, server_id):
-        return True, trigger(scope, shared.bind(backup_instances.connect(scope)), server_id), None
+        return True, trigger(scope, shared.bind(scope.dataprotection_api()), server_id), None
 
-    server_list.run(azure, server_ids, work, input_errors=(backup_instances.InstanceInputError,))
+    server_list.run(azure, server_ids, work)
 
 
 def main():
     azure = AzureBackupModule(argument_spec(), **MODULE_RULES)
     if azure.params["servers"] is not None:
         run_list(azure)
-    server_id = backup_instances.server_id_from_params(azure, required=False)
-    api = backup_instances.connect(azure)
-    try:
-        result = trigger(azure, api, server_id)
-    except backup_instances.InstanceInputError as exc:
-        azure.fail(str(exc), **exc.extra)
-    azure.exit(True, **result)
+    server_id = backup_instances.server_id_from_params(azure, PGFLEX, required=False)
+    azure.exit(True, **trigger(azure, azure.dataprotection_api(), server_id))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ description:
     or not made for PostgreSQL Flexible Server, a user-assigned identity that does not exist, servers whose backup
     instance is soft-deleted.
   - Says per server what protection needs - V(protect), V(change_policy), V(change_identity), V(resume),
-    V(repair), V(wait), V(none) (or V(blocked)) - with the same decision
+    V(repair), V(none), or V(blocked) (its instance is soft-deleted) - with the same decision
     M(azbackup.dataprotection.pgflex_backup_instance) reports in list mode.
   - Works per vault, not per server - one read of the vault, one list of its backup instances, one read of the
     policy, and the servers read with one list per resource group.
@@ -129,6 +129,13 @@ options:
     type: str
     choices: [warn, fail]
     default: warn
+  option_names:
+    description:
+      - How the messages name the options, for a caller whose users set other variables (a role passes its own
+        variable names), e.g. C({manage_vault: my_manage_vault, vault.soft_delete_retention_days: my_retention}).
+        Keys are option names, C(vault.<setting>), C(policy), C(hosts.id), C(hosts.name), C(hosts.resource_group).
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - azbackup.dataprotection.azure
   - azbackup.dataprotection.vault
@@ -275,7 +282,7 @@ servers:
       description: Whether the server is larger than vaulted backup supports.
       type: bool
     action:
-      description: V(protect), V(change_policy), V(change_identity), V(resume), V(repair), V(wait), V(blocked) or V(none).
+      description: V(protect), V(change_policy), V(change_identity), V(resume), V(repair), V(blocked) or V(none).
       type: str
     reason:
       description: Why, in words.
@@ -300,8 +307,9 @@ counts:
   sample: {protect: 2, change_policy: 1, none: 47}
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import planning, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, planning, references
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 
 def argument_spec():
@@ -334,19 +342,26 @@ def argument_spec():
             resource_group=dict(type="str"),
         )),
         on_unsupported_size=dict(type="str", choices=["warn", "fail"], default="warn"),
+        option_names=dict(type="dict", default={}),
     )
     return spec
 
 
 def main():
     azure = AzureBackupModule(argument_spec(), **references.reference_rules())
-    params = azure.params
-    try:
-        subscription, dummy, dummy2, vault_id = references.vault_reference(params, azure.subscription_id)
-    except references.ReferenceInputError as exc:
-        azure.fail(str(exc))
-    reads = planning.AzureReads(azure, subscription, vault_id)
-    result = planning.build_plan(reads, params, azure.subscription_id)
+    api = azure.dataprotection_api()
+
+    def list_group(group_id):
+        return azure.arm_list(PGFLEX.list_path(group_id), PGFLEX.api_version, "listing servers")
+
+    def group_location(name):
+        group = azure.arm_get("/subscriptions/{0}/resourceGroups/{1}".format(arm.subscription_of(api.vault_id), name),
+                              arm.api_version(arm.RESOURCE_GROUP))
+        return (group or {}).get("location")
+
+    with azure.azure_errors("planning protection in vault {0}".format(api.vault_name)):
+        result = planning.build_plan(planning.Reads(api, list_group, group_location), azure.params,
+                                     azure.subscription_id, PGFLEX)
     for warning in result["plan_warnings"]:
         azure.warn(warning)
     azure.exit(False, **result)

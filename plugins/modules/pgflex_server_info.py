@@ -140,8 +140,9 @@ problems:
   elements: str
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import planning, references, servers
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import references, servers
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 
 def main():
@@ -149,22 +150,20 @@ def main():
     spec.update(location=dict(type="str"))
     azure = AzureBackupModule(spec, mutually_exclusive=[["server_name", "server_id"]])
     params = azure.params
-    try:
-        ids, invalid = servers.requested_ids(params, azure.subscription_id)
-    except references.ReferenceInputError as exc:
-        azure.fail(str(exc))
+    with azure.input_errors():
+        ids, invalid = servers.requested_ids(params, azure.subscription_id, PGFLEX)
 
     def read(server_id):
-        return azure.arm_get(server_id, references.POSTGRES_API_VERSION)
+        return azure.arm_get(server_id, PGFLEX.api_version)
 
     def list_group(group_id):
         path = group_id or "/subscriptions/{0}".format(azure.subscription_id)
         if ids is None and params["server_resource_group"]:
             path = "/subscriptions/{0}/resourceGroups/{1}".format(
                 azure.subscription_id, params["server_resource_group"])
-        return planning.list_servers(azure, path)
+        return azure.arm_list(PGFLEX.list_path(path), PGFLEX.api_version, "listing servers")
 
-    result = servers.lookup(read, list_group, ids, params["location"])
+    result = servers.lookup(PGFLEX, read, list_group, ids, params["location"])
     result["problems"] = invalid + result["problems"]
     azure.exit(False, **result)
 

@@ -6,8 +6,11 @@ import copy
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances as bi
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import pgflex
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.dataprotection import DataProtectionApi
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources import pgflex
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 SUB = "11111111-1111-1111-1111-111111111111"
 RG_PREFIX = "/subscriptions/{0}/resourceGroups/".format(SUB)
@@ -35,7 +38,7 @@ def vault_body(location="eastus", identity=None, soft_delete="On"):
     }
 
 
-def policy_body(name="weekly", datasource=pgflex.DATASOURCE_TYPE):
+def policy_body(name="weekly", datasource=PGFLEX.arm_type):
     return {
         "id": VAULT_ID + "/backupPolicies/" + name, "name": name,
         "properties": {
@@ -68,7 +71,7 @@ def instance_body(name, server_id=SERVER_ID, policy_id=POLICY_ID, state="Protect
     status = {"ProtectionConfigured": "ProtectionConfigured", "ConfiguringProtection": "ConfiguringProtection",
               "UpdatingProtection": "ConfiguringProtection", "ProtectionError": "ConfiguringProtectionFailed",
               "ProtectionStopped": "ProtectionStopped", "BackupSchedulesSuspended": "ProtectionStopped"}[state]
-    body = pgflex.instance_body(server_body(server_id), policy_id, identity)
+    body = PGFLEX.instance_body(server_body(server_id), policy_id, identity)
     body.update(id=VAULT_ID + "/backupInstances/" + name, name=name,
                 type="Microsoft.DataProtection/backupVaults/backupInstances")
     body["properties"].update(currentProtectionState=state, provisioningState="Succeeded",
@@ -299,7 +302,7 @@ def make_api(fake, servers=None, assignments=None, identities=None):
             return None
         return [a for a in assignments if a["properties"]["principalId"] == principal], {}
 
-    return bi.InstanceApi(fake, VAULT_ID, arm_get, wait, list_assignments, 60)
+    return DataProtectionApi(fake, VAULT_ID, arm_get, wait, list_assignments, 60)
 
 
 def params(**overrides):
@@ -315,42 +318,42 @@ def present(fake, check_mode=False, api=None, clock=None, **overrides):
     warnings = []
     result = bi.ensure_present(api or make_api(fake), params(**overrides), SERVER_ID, check_mode, warnings.append,
                                sleep=clock.sleep, clock=clock)
-    return result + (warnings,)
+    return result.changed, result.resource, result.diff, result.extra, warnings
 
 
 # ------------------------------------------------------------------------------------------------- pgflex helpers
 
 
 def test_instance_name_is_deterministic_and_shaped_like_the_cli():
-    name = pgflex.instance_name(SERVER_ID)
+    name = PGFLEX.instance_name(SERVER_ID)
     assert name.startswith("pg1-pg1-")
-    assert name == pgflex.instance_name(SERVER_ID.upper().replace("PG1", "pg1") + "/")
-    assert name != pgflex.instance_name(OTHER_SERVER_ID)
+    assert name == PGFLEX.instance_name(SERVER_ID.upper().replace("PG1", "pg1") + "/")
+    assert name != PGFLEX.instance_name(OTHER_SERVER_ID)
     assert len(name.split("-", 2)[2]) == 36
 
 
 def test_instance_body_is_what_the_service_expects():
-    body = pgflex.instance_body(server_body(), POLICY_ID)
+    body = PGFLEX.instance_body(server_body(), POLICY_ID)
     props = body["properties"]
     assert props["objectType"] == "BackupInstance"
     assert props["friendlyName"] == "pg1"
     for key, kind in (("dataSourceInfo", "Datasource"), ("dataSourceSetInfo", "DatasourceSet")):
-        assert props[key] == {"objectType": kind, "datasourceType": pgflex.DATASOURCE_TYPE,
-                              "resourceType": pgflex.DATASOURCE_TYPE, "resourceID": SERVER_ID,
+        assert props[key] == {"objectType": kind, "datasourceType": PGFLEX.arm_type,
+                              "resourceType": PGFLEX.arm_type, "resourceID": SERVER_ID,
                               "resourceUri": SERVER_ID, "resourceName": "pg1", "resourceLocation": "eastus"}
     assert props["policyInfo"] == {"policyId": POLICY_ID}
     assert props["identityDetails"] == {"useSystemAssignedIdentity": True}
-    uai = pgflex.instance_body(server_body(), POLICY_ID, UAI_ID)["properties"]["identityDetails"]
+    uai = PGFLEX.instance_body(server_body(), POLICY_ID, UAI_ID)["properties"]["identityDetails"]
     assert uai == {"useSystemAssignedIdentity": False, "userAssignedIdentityArmUrl": UAI_ID}
 
 
 def test_size_and_policy_helpers():
-    assert pgflex.size_problem(server_body(size=1024)) is None
-    assert "2048 GB" in pgflex.size_problem(server_body(size=2048))
-    assert pgflex.policy_is_for_datasource(policy_body())
-    assert not pgflex.policy_is_for_datasource(policy_body(datasource="Microsoft.Compute/disks"))
-    assert pgflex.policy_backup_rule_name(policy_body()) == "BackupWeekly"
-    assert pgflex.policy_retention_tags(policy_body()) == ["Default", "Weekly"]
+    assert PGFLEX.size_problem(server_body(size=1024)) is None
+    assert "2048 GB" in PGFLEX.size_problem(server_body(size=2048))
+    assert PGFLEX.policy_is_for(policy_body())
+    assert not PGFLEX.policy_is_for(policy_body(datasource="Microsoft.Compute/disks"))
+    assert PGFLEX.policy_backup_rule_name(policy_body()) == "BackupWeekly"
+    assert PGFLEX.policy_retention_tags(policy_body()) == ["Default", "Weekly"]
 
 
 # ------------------------------------------------------------------------------------------------- reading
@@ -393,13 +396,13 @@ def test_is_access_error(error, expected):
 def test_readable_error_takes_the_recommended_action_from_additional_info():
     error = {"code": "UserErrorMissingRequiredPermissions", "message": "m", "additionalInfo": [
         {"type": "UserFacingError", "info": {"recommendedAction": ["Grant the roles."]}}]}
-    assert bi.readable_error(error)["recommended_action"] == ["Grant the roles."]
+    assert arm.readable_error(error)["recommended_action"] == ["Grant the roles."]
 
 
 def test_error_from_exception_reads_the_lro_error_body():
     exc = http_error("UserErrorMissingRequiredPermissions", "missing", status=200,
                      details=[{"code": "Inner", "message": "m"}])
-    error = bi.error_from_exception(exc)
+    error = arm.error_from_exception(exc)
     assert error["code"] == "UserErrorMissingRequiredPermissions"
     assert error["details"][0]["code"] == "Inner"
     assert error["status_code"] == 200
@@ -444,7 +447,7 @@ def test_check_mode_predicts_and_writes_nothing():
     fake = Fake()
     changed, after, diff, extra, warnings = present(fake, check_mode=True)
     assert changed and fake.writes() == []
-    assert after["name"] == pgflex.instance_name(SERVER_ID)
+    assert after["name"] == PGFLEX.instance_name(SERVER_ID)
     assert after["state"] == "present" and after["protection_status"] == "ProtectionConfigured"
     assert after["policy_id"] == POLICY_ID and after["identity"] == "system_assigned"
     assert diff["before"] == {} and diff["after"]["server_id"] == SERVER_ID
@@ -469,7 +472,7 @@ def test_create_validates_puts_and_waits_for_protection_configured():
     kinds = [c[0] for c in fake.writes()]
     assert kinds == ["validate", "put"]
     put = fake.writes()[1]
-    assert put[1] == pgflex.instance_name(SERVER_ID)
+    assert put[1] == PGFLEX.instance_name(SERVER_ID)
     assert put[2]["properties"]["policyInfo"]["policyId"] == POLICY_ID
     assert fake.writes()[0][1] == {"backupInstance": put[2]["properties"]}
     assert changed and after["state"] == "present" and after["current_protection_state"] == "ProtectionConfigured"
@@ -616,7 +619,7 @@ def test_protection_error_fails_with_the_service_details():
 
 def test_an_instance_in_error_is_configured_again_without_validate_for_backup():
     # validateForBackup refuses a server that already has an instance: the PUT itself is what validates again.
-    name = pgflex.instance_name(SERVER_ID)
+    name = PGFLEX.instance_name(SERVER_ID)
     fake = Fake(instances=[instance_body(name, state="ProtectionError", error={"code": "X", "message": "y"})])
     changed, after, diff, extra, warnings = present(fake, check_mode=True)
     assert changed and fake.writes() == [] and after["state"] == "present" and after["error"] is None
@@ -626,7 +629,7 @@ def test_an_instance_in_error_is_configured_again_without_validate_for_backup():
 
 
 def test_reconfiguring_retries_while_access_propagates():
-    name = pgflex.instance_name(SERVER_ID)
+    name = PGFLEX.instance_name(SERVER_ID)
     denied = {"code": "UserErrorMissingRequiredPermissions", "message": "Appropriate permissions are missing."}
     fake = Fake(instances=[instance_body(name, state="ProtectionError", error=denied)])
     fake.after_puts = [("ProtectionError", denied), ("ProtectionError", denied)]
@@ -636,7 +639,7 @@ def test_reconfiguring_retries_while_access_propagates():
 
 
 def test_reconfiguring_gives_up_with_the_fix_or_fails_at_once_on_other_errors():
-    name = pgflex.instance_name(SERVER_ID)
+    name = PGFLEX.instance_name(SERVER_ID)
     denied = {"code": "UserErrorMissingRequiredPermissions", "message": "Appropriate permissions are missing."}
     fake = Fake(instances=[instance_body(name, state="ProtectionError", error=denied)])
     fake.after_put, fake.after_put_error = "ProtectionError", denied
@@ -712,19 +715,19 @@ def test_stopping_a_server_that_is_not_protected_fails():
 def test_absent_deletes_and_says_soft_delete_keeps_it():
     fake = Fake(instances=[instance_body("i1")])
     api = make_api(fake)
-    changed, diff, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, True)
+    changed, dummy, diff, dummy2, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, True)
     assert changed and fake.writes() == [] and extra["soft_deleted"] and "14 days" in extra["note"]
     clock = Clock()
-    changed, diff, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, False, sleep=clock.sleep,
-                                            clock=clock)
+    changed, dummy, diff, dummy2, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, False,
+                                                           sleep=clock.sleep, clock=clock)
     assert changed and [c[0] for c in fake.writes()] == ["delete"] and diff["after"] == {}
-    changed, diff, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, False)
+    changed, dummy, diff, dummy2, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, False)
     assert not changed
 
 
 def test_absent_without_soft_delete():
     fake = Fake(vault=vault_body(soft_delete="Off"), instances=[instance_body("i1")])
-    changed, diff, extra = bi.ensure_absent(make_api(fake), params(state="absent"), SERVER_ID, False)
+    changed, dummy, diff, dummy2, extra = bi.ensure_absent(make_api(fake), params(state="absent"), SERVER_ID, False)
     assert changed and not extra["soft_deleted"] and "note" not in extra
 
 
@@ -813,7 +816,7 @@ def test_info_reports_last_backup_and_recovery_points():
                                errors=[{"code": "E", "message": "m"}])],
                 points={"i1": points})
     base = {"name": None, "include_jobs": True, "include_recovery_points": True, "list_recovery_points": True}
-    found = bi.instances_info(make_api(fake), base, SERVER_ID)
+    found = bi.instances_info(make_api(fake), base, SERVER_ID, PGFLEX)
     assert [i["name"] for i in found] == ["i1"]
     item = found[0]
     assert item["recovery_point_count"] == 2 and item["recovery_points_by_tag"] == {"Default": 1, "Weekly": 1}
@@ -821,7 +824,7 @@ def test_info_reports_last_backup_and_recovery_points():
     assert item["last_backup"]["operation"] == "scheduled" and item["last_backup"]["error_code"] == "E"
     assert item["last_successful_backup_time"] == "2026-01-08T00:05:00Z"
     assert item["recovery_points"][0]["recovery_point_id"] == "rp2"
-    by_policy = bi.instances_info(make_api(fake), base, None, POLICY2_ID)
+    by_policy = bi.instances_info(make_api(fake), base, None, PGFLEX, POLICY2_ID)
     assert [i["name"] for i in by_policy] == ["i2"] and by_policy[0]["recovery_point_count"] == 0
 
 
