@@ -180,7 +180,7 @@ backup_jobs:
       elements: dict
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, jobs, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import jobs, references
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
@@ -210,7 +210,7 @@ def main():
     params = azure.params
     with azure.input_errors():
         jobs.filters_from_params(params)  # bad dates and durations fail before any request
-    server_id = backup_instances.server_id_from_params(azure, PGFLEX, required=False)
+    server_id = azure.server_id(PGFLEX, required=False)
     api = azure.dataprotection_api()
     with azure.azure_errors("reading the jobs of vault {0}".format(api.vault_name)):
         api.require_vault()

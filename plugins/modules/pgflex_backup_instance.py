@@ -237,9 +237,10 @@ note:
   type: str
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, backup_instances, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, references
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import state
 
 
 def argument_spec():
@@ -250,10 +251,10 @@ def argument_spec():
         policy_name=dict(type="str"),
         policy_id=dict(type="str"),
         identity=dict(type="str", aliases=["user_assigned_identity_id"]),
-        state=dict(type="str", choices=list(backup_instances.STATES), default="present"),
+        state=dict(type="str", choices=list(state.STATES), default="present"),
         validate=dict(type="bool", default=True),
         validation_timeout=dict(type="int", default=300),
-        on_unsupported_size=dict(type="str", choices=list(backup_instances.SIZE_ACTIONS), default="warn"),
+        on_unsupported_size=dict(type="str", choices=list(state.SIZE_ACTIONS), default="warn"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
     )
@@ -277,14 +278,14 @@ def main():
             arm.parse_typed_id(identity, arm.USER_ASSIGNED_IDENTITY_TYPE, "identity")
         except references.ReferenceInputError as exc:
             azure.fail(str(exc) + " Use system_assigned for the vault's system-assigned identity.", option="identity")
-    server_id = backup_instances.server_id_from_params(azure, PGFLEX)
+    server_id = azure.server_id(PGFLEX)
     api = azure.dataprotection_api(azure.waits[1])
     if params["state"] == "absent":
         with azure.azure_errors("deleting the backup instance of {0}".format(server_id)):
-            outcome = backup_instances.ensure_absent(api, params, server_id, azure.check_mode)
+            outcome = state.ensure_absent(api, params, server_id, azure.check_mode)
         azure.exit(outcome.changed, diff=outcome.diff, backup_instance={}, **outcome.extra)
     with azure.azure_errors("protecting {0}".format(server_id)):
-        outcome = backup_instances.ensure_present(api, params, server_id, azure.check_mode, azure.warn)
+        outcome = state.ensure_present(api, params, server_id, azure.check_mode, azure.warn)
     azure.exit(outcome.changed, diff=outcome.diff, backup_instance=outcome.resource, **outcome.extra)
 
 

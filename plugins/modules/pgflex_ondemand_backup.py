@@ -117,9 +117,10 @@ backup_instance:
   type: dict
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import references
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import ondemand
 
 
 def argument_spec():
@@ -142,10 +143,10 @@ MODULE_RULES = references.reference_rules(
 def main():
     azure = AzureBackupModule(argument_spec(), **MODULE_RULES)
     params = azure.params
-    server_id = backup_instances.server_id_from_params(azure, PGFLEX, required=False)
+    server_id = azure.server_id(PGFLEX, required=False)
     api = azure.dataprotection_api()
     with azure.azure_errors("triggering an on-demand backup in vault {0}".format(api.vault_name)):
-        result = backup_instances.ondemand_backup(api, params, server_id, azure.check_mode, azure.warn)
+        result = ondemand.ondemand_backup(api, params, server_id, azure.check_mode, azure.warn)
     azure.exit(True, **result)
 
 
