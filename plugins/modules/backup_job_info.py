@@ -186,9 +186,8 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasource
 
 
 def argument_spec():
-    spec = references.vault_argument_spec()
-    spec.update(references.server_argument_spec())
-    spec.update(
+    return references.argument_spec(
+        server=True,
         job_id=dict(type="str"),
         backup_instance_name=dict(type="str"),
         operation=dict(type="list", elements="str", choices=list(jobs.KINDS)),
@@ -199,7 +198,6 @@ def argument_spec():
         wait_for=dict(type="str", choices=list(jobs.WAIT_FOR)),
         wait_timeout=dict(type="int", default=1800),
     )
-    return spec
 
 
 MODULE_RULES = references.reference_rules(server=True, mutually_exclusive=[["since", "last"]])

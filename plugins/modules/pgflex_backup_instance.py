@@ -244,9 +244,8 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances 
 
 
 def argument_spec():
-    spec = references.vault_argument_spec()
-    spec.update(references.server_argument_spec())
-    spec.update(
+    return references.argument_spec(
+        server=True,
         name=dict(type="str"),
         policy_name=dict(type="str"),
         policy_id=dict(type="str"),
@@ -258,7 +257,6 @@ def argument_spec():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
     )
-    return spec
 
 
 MODULE_RULES = references.reference_rules(

@@ -127,9 +127,8 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances 
 
 
 def argument_spec():
-    spec = references.vault_argument_spec()
-    spec.update(references.server_argument_spec())
-    spec.update(
+    return references.argument_spec(
+        server=True,
         name=dict(type="str"),
         policy_name=dict(type="str"),
         policy_id=dict(type="str"),
@@ -137,7 +136,6 @@ def argument_spec():
         include_recovery_points=dict(type="bool", default=True),
         list_recovery_points=dict(type="bool", default=False),
     )
-    return spec
 
 
 MODULE_RULES = references.reference_rules(server=True, mutually_exclusive=[["policy_name", "policy_id"]])

@@ -124,16 +124,14 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances 
 
 
 def argument_spec():
-    spec = references.vault_argument_spec()
-    spec.update(references.server_argument_spec())
-    spec.update(
+    return references.argument_spec(
+        server=True,
         backup_instance_name=dict(type="str"),
         retention_tag=dict(type="str", default="Default"),
         rule_name=dict(type="str"),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=1800),
     )
-    return spec
 
 
 MODULE_RULES = references.reference_rules(

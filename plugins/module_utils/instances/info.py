@@ -5,11 +5,11 @@
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, jobs
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.lookup import find_for_server
-from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.readable import props_of, to_readable
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.readable import to_readable
 
 
 def readable_recovery_point(body):
-    props = props_of(body)
+    props = arm.properties(body)
     return {
         "id": body.get("id"),
         "recovery_point_id": props.get("recoveryPointId") or body.get("name"),
@@ -55,11 +55,11 @@ def instances_info(api, params, server_id, datasource, policy_id=None):
     else:
         bodies = api.instances()
     bodies = [body for body in bodies if datasource.is_type(
-        (props_of(body).get("dataSourceInfo") or {}).get("datasourceType") or datasource.arm_type)]
+        (arm.properties(body).get("dataSourceInfo") or {}).get("datasourceType") or datasource.arm_type)]
     if server_id:
         bodies = find_for_server(bodies, server_id)
     if policy_id:
-        bodies = [body for body in bodies if arm.same_id((props_of(body).get("policyInfo") or {}).get("policyId"),
+        bodies = [body for body in bodies if arm.same_id((arm.properties(body).get("policyInfo") or {}).get("policyId"),
                                                              policy_id)]
     all_jobs = jobs.select(api.jobs(), {}) if bodies and params.get("include_jobs", True) else []
     result = []

@@ -7,7 +7,6 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.readable import (
     lifecycle_state,
-    props_of,
 )
 
 
@@ -22,7 +21,7 @@ def policy_id_for(vault_id, name):
 def find_for_server(instances, server_id):
     """The instances (ARM bodies) whose data source is ``server_id``, live ones first."""
     found = [item for item in instances or []
-             if arm.same_id((props_of(item).get("dataSourceInfo") or {}).get("resourceID"), server_id)]
+             if arm.same_id((arm.properties(item).get("dataSourceInfo") or {}).get("resourceID"), server_id)]
     return sorted(found, key=lambda item: lifecycle_state(item) == "deleted")
 
 
@@ -34,9 +33,9 @@ def find_instance(api, name=None, server_id=None):
     if name:
         body = api.instance(name)
         if body is not None and server_id and not arm.same_id(
-                (props_of(body).get("dataSourceInfo") or {}).get("resourceID"), server_id):
+                (arm.properties(body).get("dataSourceInfo") or {}).get("resourceID"), server_id):
             raise InputError("Backup instance '{0}' protects {1}, not {2}.".format(
-                name, (props_of(body).get("dataSourceInfo") or {}).get("resourceID"), server_id))
+                name, (arm.properties(body).get("dataSourceInfo") or {}).get("resourceID"), server_id))
         return body
     found = [item for item in find_for_server(api.instances(), server_id) if lifecycle_state(item) != "deleted"]
     return found[0] if found else None

@@ -40,7 +40,6 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.
     diff_view,
     identity_of,
     lifecycle_state,
-    props_of,
     to_readable,
     wire_state,
 )
@@ -94,7 +93,7 @@ def locate(api, params, server_id, datasource):
     if name:
         current = api.instance(name)
         if current is not None:
-            current_server = (props_of(current).get("dataSourceInfo") or {}).get("resourceID")
+            current_server = (arm.properties(current).get("dataSourceInfo") or {}).get("resourceID")
             if not arm.same_id(current_server, server_id):
                 raise InputError(
                     "Backup instance '{0}' protects server {1}, not {2}: the server of an instance cannot change. "
@@ -262,7 +261,7 @@ def _validate_for_protection(api, params, body, server_id, identity_id, principa
 
 def _protection_error(body):
     """The error of an instance in ProtectionError (raw service dict), never None."""
-    props = props_of(body)
+    props = arm.properties(body)
     return ((props.get("protectionStatus") or {}).get("errorDetails") or props.get("protectionErrorDetails")
             or {"code": None, "message": "The instance is in {0} and the service gave no error details.".format(
                 wire_state(body))})
@@ -320,7 +319,7 @@ def _transition(api, name, from_state, to_state, wait, timeout, sleep, clock):
 
 
 def soft_delete_state(vault):
-    settings = ((props_of(vault).get("securitySettings") or {}).get("softDeleteSettings") or {})
+    settings = ((arm.properties(vault).get("securitySettings") or {}).get("softDeleteSettings") or {})
     return settings.get("state"), settings.get("retentionDurationInDays")
 
 

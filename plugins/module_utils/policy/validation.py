@@ -4,22 +4,14 @@
 """Validation of a raw policy body (the expert ``policy`` option) before anything is sent."""
 
 
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy import vocabulary
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.comparison import _canon, _properties
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.durations import (
     _parse_interval,
     parse_duration,
 )
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.timezones import resolve_time_zone
-from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.vocabulary import (
-    ABSOLUTE_MARKERS,
-    DATASTORE_TYPES,
-    DAYS_OF_WEEK,
-    MONTHS,
-    OBJECT_TYPES,
-    WEEKS_OF_MONTH,
-    PolicyError,
-    _record,
-)
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.vocabulary import PolicyError, _record
 
 
 def validate_raw_body(body, field="policy"):
@@ -35,12 +27,9 @@ def validate_raw_body(body, field="policy"):
     kinds = props.get("datasourceTypes")
     if not isinstance(kinds, list) or _record().arm_type.lower() not in [str(kind).lower() for kind in kinds]:
         raise PolicyError(field + ".datasourceTypes", "must contain {0}".format(_record().arm_type))
-    rules = props.get("policyRules")
-    if not isinstance(rules, list) or not rules:
-        raise PolicyError(field + ".policyRules", "required: one backup rule and at least the default retention rule")
     backup_rules, retention = [], {}
-    for index, rule in enumerate(rules):
-        where = "{0}.policyRules[{1}]".format(field, index)
+    for where, rule in _required_items(props, "policyRules", field,
+                                       "one backup rule and at least the default retention rule"):
         if not isinstance(rule, dict) or not isinstance(rule.get("name"), str) or not rule["name"]:
             raise PolicyError(where, "each rule needs a name and an objectType")
         kind = str(rule.get("objectType", "")).lower()
@@ -71,13 +60,18 @@ def validate_raw_body(body, field="policy"):
     return warnings
 
 
+def _required_items(mapping, key, where, requirement):
+    """(path, item) of each item of the list ``mapping[key]``, which must not be empty."""
+    items = mapping.get(key)
+    field = "{0}.{1}".format(where, key)
+    if not isinstance(items, list) or not items:
+        raise PolicyError(field, "required: " + requirement)
+    return [("{0}[{1}]".format(field, index), item) for index, item in enumerate(items)]
+
+
 def _check_retention_rule(where, rule):
-    lifecycles = rule.get("lifecycles")
-    if not isinstance(lifecycles, list) or not lifecycles:
-        raise PolicyError(where + ".lifecycles", "required: at least one lifecycle with deleteAfter")
     stores = []
-    for index, cycle in enumerate(lifecycles):
-        at = "{0}.lifecycles[{1}]".format(where, index)
+    for at, cycle in _required_items(rule, "lifecycles", where, "at least one lifecycle with deleteAfter"):
         delete_after = _mapping(cycle, at, "a lifecycle").get("deleteAfter")
         if not isinstance(delete_after, dict):
             raise PolicyError(at + ".deleteAfter", "required: {objectType: AbsoluteDeleteOption, duration: ...}")
@@ -93,7 +87,7 @@ def _check_retention_rule(where, rule):
             setting = _mapping(setting, target, "a copy setting")
             _check_datastore(target + ".dataStore", setting.get("dataStore"))
             copy_after = _mapping(setting.get("copyAfter"), target + ".copyAfter", "a copy option")
-            kind = _canon(copy_after.get("objectType"), OBJECT_TYPES)
+            kind = _canon(copy_after.get("objectType"), vocabulary.OBJECT_TYPES)
             if kind not in ("CopyOnExpiryOption", "CustomCopyOption", "ImmediateCopyOption"):
                 raise PolicyError(
                     target + ".copyAfter.objectType",
@@ -118,8 +112,8 @@ def _mapping(value, where, what):
 
 def _check_datastore(where, store):
     store = _mapping(store, where, "a data store")
-    kind = _canon(store.get("dataStoreType"), DATASTORE_TYPES)
-    if kind not in DATASTORE_TYPES or str(store.get("objectType", "")).lower() != "datastoreinfobase":
+    kind = _canon(store.get("dataStoreType"), vocabulary.DATASTORE_TYPES)
+    if kind not in vocabulary.DATASTORE_TYPES or str(store.get("objectType", "")).lower() != "datastoreinfobase":
         raise PolicyError(where, "expected {objectType: DataStoreInfoBase, dataStoreType: VaultStore|ArchiveStore}")
     return kind
 
@@ -146,12 +140,9 @@ def _check_backup_rule(where, rule, retention, default_name):
             zone = resolve_time_zone(schedule["timeZone"], where + ".trigger.schedule.timeZone")
         except PolicyError as error:
             warnings.append(str(error) + " (the retention preview uses the offsets of repeatingTimeIntervals)")
-    intervals = schedule.get("repeatingTimeIntervals")
-    if not isinstance(intervals, list) or not intervals:
-        raise PolicyError(where + ".trigger.schedule.repeatingTimeIntervals", "required: at least one interval")
     slots = []
-    for index, text in enumerate(intervals):
-        at = "{0}.trigger.schedule.repeatingTimeIntervals[{1}]".format(where, index)
+    for at, text in _required_items(schedule, "repeatingTimeIntervals", where + ".trigger.schedule",
+                                    "at least one interval"):
         start, period = _parse_interval(text, zone.tzinfo if zone else None, at)
         if period != _record().schedule_periods[0]:
             raise PolicyError(
@@ -163,19 +154,15 @@ def _check_backup_rule(where, rule, retention, default_name):
         local = start.astimezone(zone.tzinfo) if zone else start
         slot = (local.weekday(), local.time())
         if slot[0] in [day for day, _time in slots]:
-            raise PolicyError(at, "{0} is scheduled twice".format(DAYS_OF_WEEK[(local.weekday() + 1) % 7]))
+            raise PolicyError(at, "{0} is scheduled twice".format(vocabulary.DAYS_OF_WEEK[(local.weekday() + 1) % 7]))
         if slots and slot[1] != slots[0][1]:
             raise PolicyError(
                 at,
                 "all backups must run at the same time of day ({0} supports one time)".format(_record().label),
             )
         slots.append(slot)
-    tags = trigger.get("taggingCriteria")
-    if not isinstance(tags, list) or not tags:
-        raise PolicyError(where + ".trigger.taggingCriteria", "required: at least the default tag")
     named = []
-    for index, tag in enumerate(tags):
-        at = "{0}.trigger.taggingCriteria[{1}]".format(where, index)
+    for at, tag in _required_items(trigger, "taggingCriteria", where + ".trigger", "at least the default tag"):
         tag = _mapping(tag, at, "a tagging criterion")
         name = _mapping(tag.get("tagInfo"), at + ".tagInfo", "tag information").get("tagName")
         if not isinstance(name, str) or name not in retention:
@@ -214,21 +201,21 @@ def _check_criterion(where, criterion):
     if not isinstance(criterion, dict) or str(criterion.get("objectType", "")).lower() != "schedulebasedbackupcriteria":
         raise PolicyError(where + ".objectType", "must be ScheduleBasedBackupCriteria")
     checks = (
-        ("absoluteCriteria", ABSOLUTE_MARKERS),
-        ("daysOfTheWeek", DAYS_OF_WEEK),
-        ("weeksOfTheMonth", WEEKS_OF_MONTH),
-        ("monthsOfYear", MONTHS),
+        ("absoluteCriteria", vocabulary.ABSOLUTE_MARKERS),
+        ("daysOfTheWeek", vocabulary.DAYS_OF_WEEK),
+        ("weeksOfTheMonth", vocabulary.WEEKS_OF_MONTH),
+        ("monthsOfYear", vocabulary.MONTHS),
     )
     found = False
     for name, _vocabulary in checks + (("daysOfMonth", None),):
         if not isinstance(criterion.get(name) or [], list):
             raise PolicyError("{0}.{1}".format(where, name), "expected a list")
-    for name, vocabulary in checks:
+    for name, allowed in checks:
         for value in criterion.get(name) or []:
             found = True
-            if _canon(value, vocabulary) not in vocabulary:
+            if _canon(value, allowed) not in allowed:
                 raise PolicyError(
-                    "{0}.{1}".format(where, name), "{0!r} is not one of {1}".format(value, ", ".join(vocabulary))
+                    "{0}.{1}".format(where, name), "{0!r} is not one of {1}".format(value, ", ".join(allowed))
                 )
     for day in criterion.get("daysOfMonth") or []:
         found = True
