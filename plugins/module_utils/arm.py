@@ -74,6 +74,11 @@ def last_segment(value):
     return str(value or "").rstrip("/").rsplit("/", 1)[-1] or None
 
 
+def properties(body):
+    """The ``properties`` of an ARM body (``{}`` when there are none)."""
+    return (body or {}).get("properties") or {}
+
+
 def canonical_region(value):
     """``East US`` and ``eastus`` are the same region: lowercase, without spaces (None when empty)."""
     return str(value or "").replace(" ", "").lower() or None

@@ -253,6 +253,16 @@ class AzureBackupModule:
             references.vault_reference(self.params, "-")  # bad input fails before any request
         return references.vault_reference(self.params, self.subscription_id)
 
+    def server_id(self, datasource, required=True):
+        """The ``datasource`` server id of server_id / server_name + server_resource_group (None when not given and
+        not required); a bad option fails here."""
+        from ansible_collections.azbackup.dataprotection.plugins.module_utils import references
+
+        if not required and not self.params.get("server_id") and not self.params.get("server_name"):
+            return None
+        with self.input_errors():
+            return references.server_references(self.params, self.subscription_id, datasource)[0]
+
     def dataprotection_api(self, validation_wait_timeout=None):
         """The Data Protection access object of the vault the options name (its subscription may be another)."""
         from ansible_collections.azbackup.dataprotection.plugins.module_utils import dataprotection

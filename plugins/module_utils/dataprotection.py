@@ -112,36 +112,33 @@ class DataProtectionApi:
             return arm.error_from_exception(exc)
         return None
 
-    # writes
+    # writes: long-running operations on one instance, waited for by the façade's ``wait``
+    def _instance_operation(self, operation, what, name, *args):
+        begin = getattr(self.client.backup_instances, "begin_" + operation)
+        return as_dict(self.wait(begin(self.resource_group, self.vault_name, name, *args), what + name))
+
     def put(self, name, body):
-        poller = self.client.backup_instances.begin_create_or_update(
-            self.resource_group, self.vault_name, name, body)
-        return as_dict(self.wait(poller, "creating or updating backup instance " + name))
+        return self._instance_operation("create_or_update", "creating or updating backup instance ", name, body)
 
     def stop(self, name):
-        self.wait(self.client.backup_instances.begin_stop_protection(self.resource_group, self.vault_name, name),
-                  "stopping protection of backup instance " + name)
+        self._instance_operation("stop_protection", "stopping protection of backup instance ", name)
 
     def suspend(self, name):
-        self.wait(self.client.backup_instances.begin_suspend_backups(self.resource_group, self.vault_name, name),
-                  "suspending backups of backup instance " + name)
+        self._instance_operation("suspend_backups", "suspending backups of backup instance ", name)
 
     def resume_protection(self, name):
-        self.wait(self.client.backup_instances.begin_resume_protection(self.resource_group, self.vault_name, name),
-                  "resuming protection of backup instance " + name)
+        self._instance_operation("resume_protection", "resuming protection of backup instance ", name)
 
     def resume_backups(self, name):
-        self.wait(self.client.backup_instances.begin_resume_backups(self.resource_group, self.vault_name, name),
-                  "resuming backups of backup instance " + name)
+        self._instance_operation("resume_backups", "resuming backups of backup instance ", name)
 
     def delete(self, name):
-        self.wait(self.client.backup_instances.begin_delete(self.resource_group, self.vault_name, name),
-                  "deleting backup instance " + name)
+        self._instance_operation("delete", "deleting backup instance ", name)
 
     def adhoc_backup(self, name, body):
         """Trigger a backup now; returns the job id the service gives (None if it gives none)."""
-        poller = self.client.backup_instances.begin_adhoc_backup(self.resource_group, self.vault_name, name, body)
-        result = as_dict(self.wait(poller, "triggering an on-demand backup of backup instance " + name)) or {}
+        result = self._instance_operation("adhoc_backup", "triggering an on-demand backup of backup instance ", name,
+                                          body) or {}
         return result.get("jobId") or (result.get("properties") or {}).get("jobId")
 
     # jobs and recovery points

@@ -58,10 +58,6 @@ _ISO_DURATION_RE = re.compile(
 JobInputError = InputError
 
 
-def _props(body):
-    return (body or {}).get("properties") or {}
-
-
 def _fold(value):
     return str(value or "").replace(" ", "").replace("_", "").lower()
 
@@ -167,7 +163,7 @@ def to_readable(body):
     """The snake_case form of a job."""
     if not body:
         return None
-    props = _props(body)
+    props = arm.properties(body)
     extended = props.get("extendedInfo") or {}
     additional = extended.get("additionalDetails") or {}
     errors = [readable_error(item) for item in props.get("errorDetails") or [] if item]

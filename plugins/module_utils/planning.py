@@ -13,15 +13,9 @@ A vault or policy that does not exist yet is not a problem when the plan manages
 created, and every server needs ``protect``.
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
-    arm,
-    backup_instances,
-    policies,
-    references,
-    servers,
-    vaults,
-)
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, policies, references, servers, vaults
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import lookup
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.decision import protection_action
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.readable import (
     lifecycle_state,
@@ -153,7 +147,7 @@ def _plan_policy(reads, request, datasource, names, vault_exists, vault_label, p
     name = request["policy_name"]
     label = "Backup policy '{0}'".format(name)
     wanted = request.get("policy") or {}
-    result = {"name": name, "id": backup_instances.policy_id_for(api.vault_id, name), "managed": bool(wanted),
+    result = {"name": name, "id": lookup.policy_id_for(api.vault_id, name), "managed": bool(wanted),
               "exists": False, "action": "none", "policy": None}
     current = api.policy(name) if vault_exists else None
     result["exists"] = current is not None
@@ -231,7 +225,7 @@ def build_plan(reads, request, subscription_id, datasource):
     instances = api.instances() if current_vault is not None else []
     planned = []
     for server in found["servers"]:
-        existing = backup_instances.find_for_server(instances, server["id"])
+        existing = lookup.find_for_server(instances, server["id"])
         current = existing[0] if existing else None
         action, reason = server_action(current, server["id"], policy_plan["id"], request.get("identity"))
         if action == "blocked":

@@ -36,6 +36,16 @@ def server_argument_spec(multiple=False):
     return spec
 
 
+def argument_spec(vault=True, server=False, multiple=False, **options):
+    """A module's argspec: the vault options, the server options (``server``; lists with ``multiple``) and its own
+    ``options``."""
+    spec = vault_argument_spec() if vault else {}
+    if server:
+        spec.update(server_argument_spec(multiple))
+    spec.update(options)
+    return spec
+
+
 def reference_rules(server=False, server_required=False, **extra):
     """AnsibleModule rules for the vault (and server) options, merged with a module's own ``extra`` rules."""
     rules = {

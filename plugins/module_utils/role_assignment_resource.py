@@ -326,9 +326,7 @@ def ensure_present(client, read_permissions, required, existing, management_grou
     todo = ra.missing(outcome.planned)
     if not todo:
         return outcome
-    denied = _denied_scopes(may_write(read_permissions, [item["scope"] for item in todo], WRITE_ACTION))
-    if denied:
-        outcome.denied, outcome.denied_scopes, outcome.denied_how = True, denied, "permissions"
+    if _refused(outcome, read_permissions, [item["scope"] for item in todo], WRITE_ACTION):
         return outcome
     for item in todo:
         if check_mode:
@@ -348,6 +346,14 @@ def ensure_present(client, read_permissions, required, existing, management_grou
     return outcome
 
 
+def _refused(outcome, read_permissions, scopes, action):
+    """Whether the caller's permissions rule out ``action`` at one of the scopes (recorded in ``outcome``)."""
+    denied = _denied_scopes(may_write(read_permissions, scopes, action))
+    if denied:
+        outcome.denied, outcome.denied_scopes, outcome.denied_how = True, denied, "permissions"
+    return bool(denied)
+
+
 def ensure_absent(client, read_permissions, required, existing, management_groups, check_mode):
     """Delete exactly the assignments this module would create (same role, scope and principal); ``Outcome``.
 
@@ -357,9 +363,7 @@ def ensure_absent(client, read_permissions, required, existing, management_group
     outcome = Outcome("absent", ra.plan(required, existing, management_groups), removals)
     if not removals:
         return outcome
-    denied = _denied_scopes(may_write(read_permissions, [r["scope"] for r in removals], DELETE_ACTION))
-    if denied:
-        outcome.denied, outcome.denied_scopes, outcome.denied_how = True, denied, "permissions"
+    if _refused(outcome, read_permissions, [r["scope"] for r in removals], DELETE_ACTION):
         return outcome
     for removal in removals:
         if not check_mode:

@@ -180,15 +180,14 @@ backup_jobs:
       elements: dict
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, jobs, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import jobs, references
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 
 def argument_spec():
-    spec = references.vault_argument_spec()
-    spec.update(references.server_argument_spec())
-    spec.update(
+    return references.argument_spec(
+        server=True,
         job_id=dict(type="str"),
         backup_instance_name=dict(type="str"),
         operation=dict(type="list", elements="str", choices=list(jobs.KINDS)),
@@ -199,7 +198,6 @@ def argument_spec():
         wait_for=dict(type="str", choices=list(jobs.WAIT_FOR)),
         wait_timeout=dict(type="int", default=1800),
     )
-    return spec
 
 
 MODULE_RULES = references.reference_rules(server=True, mutually_exclusive=[["since", "last"]])
@@ -210,7 +208,7 @@ def main():
     params = azure.params
     with azure.input_errors():
         jobs.filters_from_params(params)  # bad dates and durations fail before any request
-    server_id = backup_instances.server_id_from_params(azure, PGFLEX, required=False)
+    server_id = azure.server_id(PGFLEX, required=False)
     api = azure.dataprotection_api()
     with azure.azure_errors("reading the jobs of vault {0}".format(api.vault_name)):
         api.require_vault()

@@ -288,34 +288,28 @@ failed_servers:
   elements: str
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
-    arm,
-    backup_instances,
-    references,
-    server_list,
-)
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, references, server_list
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import lookup, state
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.decision import protection_action
 
 
 def argument_spec():
-    spec = references.vault_argument_spec()
-    spec.update(references.server_argument_spec())
-    spec.update(server_list.argument_spec())
-    spec.update(
+    return references.argument_spec(
+        server=True,
         name=dict(type="str"),
         policy_name=dict(type="str"),
         policy_id=dict(type="str"),
         identity=dict(type="str", aliases=["user_assigned_identity_id"]),
-        state=dict(type="str", choices=list(backup_instances.STATES), default="present"),
+        state=dict(type="str", choices=list(state.STATES), default="present"),
         validate=dict(type="bool", default=True),
         validation_timeout=dict(type="int", default=300),
-        on_unsupported_size=dict(type="str", choices=list(backup_instances.SIZE_ACTIONS), default="warn"),
+        on_unsupported_size=dict(type="str", choices=list(state.SIZE_ACTIONS), default="warn"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
+        **server_list.argument_spec()
     )
-    return spec
 
 
 MODULE_RULES = references.reference_rules(
@@ -331,10 +325,10 @@ def apply(azure, api, server_id):
     params = azure.params
     if params["state"] == "absent":
         with azure.azure_errors("deleting the backup instance of {0}".format(server_id)):
-            outcome = backup_instances.ensure_absent(api, params, server_id, azure.check_mode)
+            outcome = state.ensure_absent(api, params, server_id, azure.check_mode)
         return outcome.changed, dict(outcome.extra, backup_instance={}), outcome.diff
     with azure.azure_errors("protecting {0}".format(server_id)):
-        outcome = backup_instances.ensure_present(api, params, server_id, azure.check_mode, azure.warn)
+        outcome = state.ensure_present(api, params, server_id, azure.check_mode, azure.warn)
     return outcome.changed, dict(outcome.extra, backup_instance=outcome.resource), outcome.diff
 
 
@@ -345,10 +339,10 @@ def run_list(azure):
     api = azure.dataprotection_api(azure.waits[1])
     shared = server_list.SharedReads.read(azure, api, required=params["state"] != "absent")
     policy_id = params["policy_id"] or (
-        backup_instances.policy_id_for(api.vault_id, params["policy_name"]) if params["policy_name"] else None)
+        lookup.policy_id_for(api.vault_id, params["policy_name"]) if params["policy_name"] else None)
 
     def work(scope, server_id):
-        found = backup_instances.find_for_server(shared.instances(), server_id)
+        found = lookup.find_for_server(shared.instances(), server_id)
         before = found[0] if found else None
         changed, result, diff = apply(scope, shared.bind(scope.dataprotection_api(scope.waits[1])), server_id)
         action = protection_action(before, server_id, policy_id, params["state"], params["identity"])[0]
@@ -370,8 +364,7 @@ def main():
             azure.fail(str(exc) + " Use system_assigned for the vault's system-assigned identity.", option="identity")
     if params["servers"] is not None:
         run_list(azure)
-    server_id = backup_instances.server_id_from_params(azure, PGFLEX)
-    changed, result, diff = apply(azure, azure.dataprotection_api(azure.waits[1]), server_id)
+    changed, result, diff = apply(azure, azure.dataprotection_api(azure.waits[1]), azure.server_id(PGFLEX))
     azure.exit(changed, diff=diff, **result)
 
 

@@ -161,23 +161,22 @@ failed_servers:
   elements: str
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, references, server_list
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import references, server_list
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import ondemand
 
 
 def argument_spec():
-    spec = references.vault_argument_spec()
-    spec.update(references.server_argument_spec())
-    spec.update(server_list.argument_spec())
-    spec.update(
+    return references.argument_spec(
+        server=True,
         backup_instance_name=dict(type="str"),
         retention_tag=dict(type="str", default="Default"),
         rule_name=dict(type="str"),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=1800),
+        **server_list.argument_spec()
     )
-    return spec
 
 
 MODULE_RULES = references.reference_rules(
@@ -190,7 +189,7 @@ MODULE_RULES = references.reference_rules(
 def trigger(azure, api, server_id):
     """The single-server task: the result of pgflex_ondemand_backup. Azure and input errors fail through ``azure``."""
     with azure.azure_errors("triggering an on-demand backup in vault {0}".format(api.vault_name)):
-        return backup_instances.ondemand_backup(api, azure.params, server_id, azure.check_mode, azure.warn)
+        return ondemand.ondemand_backup(api, azure.params, server_id, azure.check_mode, azure.warn)
 
 
 def run_list(azure):
@@ -208,8 +207,7 @@ def main():
     azure = AzureBackupModule(argument_spec(), **MODULE_RULES)
     if azure.params["servers"] is not None:
         run_list(azure)
-    server_id = backup_instances.server_id_from_params(azure, PGFLEX, required=False)
-    azure.exit(True, **trigger(azure, azure.dataprotection_api(), server_id))
+    azure.exit(True, **trigger(azure, azure.dataprotection_api(), azure.server_id(PGFLEX, required=False)))
 
 
 if __name__ == "__main__":

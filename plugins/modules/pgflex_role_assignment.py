@@ -269,9 +269,8 @@ _PLACEHOLDER_PRINCIPAL = "00000000-0000-0000-0000-000000000000"
 
 
 def argument_spec():
-    spec = references.vault_argument_spec()
-    spec.update(references.server_argument_spec(multiple=True))
-    spec.update(
+    return references.argument_spec(
+        server=True, multiple=True,
         user_assigned_identity_id=dict(type="str"),
         principal_id=dict(type="str"),
         operation=dict(type="str", choices=["backup", "restore"], default="backup"),
@@ -281,7 +280,6 @@ def argument_spec():
         on_missing_permission=dict(type="str", choices=["fail", "template"], default="fail"),
         template_path=dict(type="path"),
     )
-    return spec
 
 
 MODULE_RULES = dict(

@@ -3,6 +3,7 @@
 
 """Backup instances as the modules report them: the snake_case form and the state derived from the service's."""
 
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.arm import last_segment, readable_error
 
 # currentProtectionState (or, when absent, protectionStatus.status) -> the state the modules report.
@@ -22,22 +23,18 @@ LIFECYCLE = {
 }
 
 
-def _props(body):
-    return (body or {}).get("properties") or {}
-
-
 def lifecycle_state(body):
     """The module-level state of an instance body (None when there is no instance)."""
     if not body:
         return None
-    props = _props(body)
+    props = arm.properties(body)
     current = props.get("currentProtectionState") or (props.get("protectionStatus") or {}).get("status")
     return LIFECYCLE.get(str(current or "").lower(), "not_protected" if not current else "unknown")
 
 
 def identity_of(body):
     """``system_assigned`` or the user-assigned identity id an instance uses (null identityDetails = system)."""
-    details = _props(body).get("identityDetails") or {}
+    details = arm.properties(body).get("identityDetails") or {}
     if details.get("userAssignedIdentityArmUrl") and not details.get("useSystemAssignedIdentity"):
         return details["userAssignedIdentityArmUrl"]
     return "system_assigned"
@@ -47,7 +44,7 @@ def to_readable(body):
     """The snake_case form of a backup instance (as ARM or the SDK's as_dict returns it)."""
     if not body:
         return None
-    props = _props(body)
+    props = arm.properties(body)
     source = props.get("dataSourceInfo") or {}
     status = props.get("protectionStatus") or {}
     policy = props.get("policyInfo") or {}
@@ -79,3 +76,8 @@ def diff_view(readable):
     if not readable:
         return None
     return dict((key, readable.get(key)) for key in DIFF_KEYS)
+
+
+def wire_state(body):
+    props = arm.properties(body)
+    return props.get("currentProtectionState") or (props.get("protectionStatus") or {}).get("status")

@@ -7,10 +7,12 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances as bi
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.dataprotection import DataProtectionApi
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources import pgflex
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import info, readable, state, validation
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.ondemand import ondemand_backup
 
 SUB = "11111111-1111-1111-1111-111111111111"
 RG_PREFIX = "/subscriptions/{0}/resourceGroups/".format(SUB)
@@ -316,7 +318,7 @@ def params(**overrides):
 def present(fake, check_mode=False, api=None, clock=None, **overrides):
     clock = clock or Clock()
     warnings = []
-    result = bi.ensure_present(api or make_api(fake), params(**overrides), SERVER_ID, check_mode, warnings.append,
+    result = state.ensure_present(api or make_api(fake), params(**overrides), SERVER_ID, check_mode, warnings.append,
                                sleep=clock.sleep, clock=clock)
     return result.changed, result.resource, result.diff, result.extra, warnings
 
@@ -365,18 +367,18 @@ def test_size_and_policy_helpers():
     ("UpdatingProtection", "configuring"), ("ProtectionError", "error"),
 ])
 def test_lifecycle_state(state, expected):
-    assert bi.lifecycle_state(instance_body("i", state=state)) == expected
+    assert readable.lifecycle_state(instance_body("i", state=state)) == expected
 
 
 def test_to_readable_surfaces_the_protection_error():
     error = {"code": "UserErrorMissingRequiredPermissions", "message": "Appropriate permissions are missing.",
              "recommendedAction": ["Grant the roles."], "isRetryable": False}
-    readable = bi.to_readable(instance_body("i", state="ProtectionError", error=error))
-    assert readable["state"] == "error"
-    assert readable["error"]["code"] == "UserErrorMissingRequiredPermissions"
-    assert readable["error"]["recommended_action"] == ["Grant the roles."]
-    assert readable["server_id"] == SERVER_ID and readable["policy_name"] == "weekly"
-    assert readable["identity"] == "system_assigned"
+    instance = readable.to_readable(instance_body("i", state="ProtectionError", error=error))
+    assert instance["state"] == "error"
+    assert instance["error"]["code"] == "UserErrorMissingRequiredPermissions"
+    assert instance["error"]["recommended_action"] == ["Grant the roles."]
+    assert instance["server_id"] == SERVER_ID and instance["policy_name"] == "weekly"
+    assert instance["identity"] == "system_assigned"
 
 
 @pytest.mark.parametrize("error,expected", [
@@ -390,7 +392,7 @@ def test_to_readable_surfaces_the_protection_error():
     (None, False),
 ])
 def test_is_access_error(error, expected):
-    assert bi.is_access_error(error) is expected
+    assert validation.is_access_error(error) is expected
 
 
 def test_readable_error_takes_the_recommended_action_from_additional_info():
@@ -420,22 +422,22 @@ def test_validation_retries_while_access_is_propagating_then_passes():
         calls.append(1)
         return errors.pop(0) if errors else None
 
-    outcome = bi.validate_until_ready(once, 60, sleep=clock.sleep, clock=clock)
+    outcome = validation.validate_until_ready(once, 60, sleep=clock.sleep, clock=clock)
     assert outcome["passed"] and outcome["attempts"] == 4
     assert clock.sleeps == [1.0, 1.5, 2.25]  # growing pauses, no fixed sleep
 
 
 def test_validation_stops_at_once_on_another_error():
     clock = Clock()
-    outcome = bi.validate_until_ready(lambda: {"code": "UserErrorInvalidPolicy", "message": "m"}, 60,
+    outcome = validation.validate_until_ready(lambda: {"code": "UserErrorInvalidPolicy", "message": "m"}, 60,
                                       sleep=clock.sleep, clock=clock)
     assert not outcome["passed"] and not outcome["access"] and outcome["attempts"] == 1 and clock.sleeps == []
 
 
 def test_validation_gives_up_after_validation_timeout():
     clock = Clock()
-    outcome = bi.validate_until_ready(lambda: {"code": "UserErrorMissingRequiredPermissions", "message": "m"}, 10,
-                                      sleep=clock.sleep, clock=clock)
+    outcome = validation.validate_until_ready(lambda: {"code": "UserErrorMissingRequiredPermissions", "message": "m"},
+                                              10, sleep=clock.sleep, clock=clock)
     assert outcome["timed_out"] and outcome["access"] and not outcome["passed"]
     assert clock.now <= 10.0 + 1e-9 and outcome["attempts"] > 3
 
@@ -497,7 +499,7 @@ def test_missing_access_fails_after_validation_timeout_with_missing_roles_and_ta
     fake = Fake()
     fake.validation_errors = [http_error("UserErrorMissingRequiredPermissions", "Appropriate permissions to "
                                          "perform the operation is missing.", status=200)] * 100
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake, api=make_api(fake, assignments=[]), validation_timeout=5)
     text = str(err.value)
     assert "Appropriate permissions" in text and "Reader" in text and "Long Term Retention" in text
@@ -509,7 +511,7 @@ def test_missing_access_fails_after_validation_timeout_with_missing_roles_and_ta
 def test_assigned_but_not_effective_roles_say_so():
     fake = Fake()
     fake.validation_errors = [http_error("UserErrorMissingRequiredPermissions", "missing", status=200)] * 100
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake, validation_timeout=3)
     assert "not effective yet" in str(err.value)
 
@@ -517,7 +519,7 @@ def test_assigned_but_not_effective_roles_say_so():
 def test_a_non_access_validation_error_fails_at_once():
     fake = Fake()
     fake.validation_errors = [http_error("UserErrorDatasourceAlreadyProtected", "already protected", status=200)]
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake)
     assert "already protected" in str(err.value)
     assert [c[0] for c in fake.writes()] == ["validate"]
@@ -532,7 +534,7 @@ def test_caller_forbidden_on_validate_is_raised_not_retried():
 
 def test_region_mismatch_fails_before_any_write_naming_both_regions():
     fake = Fake(vault=vault_body(location="westeurope"))
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake)
     assert "eastus" in str(err.value) and "westeurope" in str(err.value)
     assert fake.writes() == []
@@ -540,14 +542,14 @@ def test_region_mismatch_fails_before_any_write_naming_both_regions():
 
 def test_missing_server_policy_and_wrong_datasource_policy_fail_before_writes():
     fake = Fake()
-    with pytest.raises(bi.InstanceInputError, match="does not exist"):
+    with pytest.raises(InputError, match="does not exist"):
         present(fake, api=make_api(fake, servers={}))
-    with pytest.raises(bi.InstanceInputError, match="Backup policy 'nope' does not exist"):
+    with pytest.raises(InputError, match="Backup policy 'nope' does not exist"):
         present(fake, policy_name="nope")
     fake = Fake(policies=[policy_body("disks", datasource="Microsoft.Compute/disks")])
-    with pytest.raises(bi.InstanceInputError, match="not for PostgreSQL Flexible Server"):
+    with pytest.raises(InputError, match="not for PostgreSQL Flexible Server"):
         present(fake, policy_name="disks")
-    with pytest.raises(bi.InstanceInputError, match="not a policy of Backup vault"):
+    with pytest.raises(InputError, match="not a policy of Backup vault"):
         present(fake, policy_name=None, policy_id=POLICY_ID.replace("bv1", "other"))
     assert fake.writes() == []
 
@@ -555,7 +557,7 @@ def test_missing_server_policy_and_wrong_datasource_policy_fail_before_writes():
 def test_missing_vault_fails():
     fake = Fake()
     fake.vault = None
-    with pytest.raises(bi.InstanceInputError, match="does not exist"):
+    with pytest.raises(InputError, match="does not exist"):
         present(fake)
 
 
@@ -564,7 +566,7 @@ def test_oversized_server_warns_by_default_and_fails_on_request():
     api = make_api(fake, servers={SERVER_ID.lower(): server_body(size=2048)})
     changed, after, diff, extra, warnings = present(fake, check_mode=True, api=api)
     assert changed and any("2048 GB" in w for w in warnings)
-    with pytest.raises(bi.InstanceInputError, match="on_unsupported_size=fail"):
+    with pytest.raises(InputError, match="on_unsupported_size=fail"):
         present(fake, api=api, on_unsupported_size="fail")
     assert fake.writes() == []
 
@@ -572,7 +574,7 @@ def test_oversized_server_warns_by_default_and_fails_on_request():
 def test_vault_with_only_a_user_assigned_identity_needs_it_named():
     identity = {"type": "UserAssigned", "userAssignedIdentities": {UAI_ID: {"principalId": UAI_PID}}}
     fake = Fake(vault=vault_body(identity=identity))
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake)
     assert UAI_ID in str(err.value) and "identity" in str(err.value)
     grants = [assignment(READER, SERVER_RG, UAI_PID), assignment(LTR, SERVER_ID, UAI_PID)]
@@ -586,10 +588,10 @@ def test_vault_with_only_a_user_assigned_identity_needs_it_named():
 
 def test_identity_not_on_the_vault_fails():
     fake = Fake()
-    with pytest.raises(bi.InstanceInputError, match="is not an identity of Backup vault"):
+    with pytest.raises(InputError, match="is not an identity of Backup vault"):
         present(fake, identity=UAI_ID)
     fake = Fake(vault=vault_body(identity={"type": "None"}))
-    with pytest.raises(bi.InstanceInputError, match="no managed identity"):
+    with pytest.raises(InputError, match="no managed identity"):
         present(fake)
 
 
@@ -610,7 +612,7 @@ def test_protection_error_fails_with_the_service_details():
     fake.after_put = "ProtectionError"
     fake.after_put_error = {"code": "UserErrorServerNotReachable", "message": "The server cannot be reached.",
                             "recommendedAction": ["Allow trusted Microsoft services."]}
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake)
     text = str(err.value)
     assert "UserErrorServerNotReachable" in text and "Allow trusted Microsoft services." in text
@@ -643,14 +645,14 @@ def test_reconfiguring_gives_up_with_the_fix_or_fails_at_once_on_other_errors():
     denied = {"code": "UserErrorMissingRequiredPermissions", "message": "Appropriate permissions are missing."}
     fake = Fake(instances=[instance_body(name, state="ProtectionError", error=denied)])
     fake.after_put, fake.after_put_error = "ProtectionError", denied
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake, api=make_api(fake, assignments=[]), validation_timeout=4)
     assert "kept ending in ProtectionError" in str(err.value) and "stays in ProtectionError" in str(err.value)
     assert len(err.value.extra["missing_roles"]) == 2 and err.value.extra["backup_instance"]["state"] == "error"
     other = {"code": "UserErrorServerNotReachable", "message": "Cannot reach the server."}
     fake = Fake(instances=[instance_body(name, state="ProtectionError", error=other)])
     fake.after_put, fake.after_put_error = "ProtectionError", other
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake)
     assert "Cannot reach the server." in str(err.value) and len(fake.writes()) == 1
 
@@ -675,13 +677,13 @@ def test_policy_change_is_an_in_place_update_without_validation():
 
 def test_named_instance_of_another_server_cannot_change_server():
     fake = Fake(instances=[instance_body("mine", server_id=OTHER_SERVER_ID)])
-    with pytest.raises(bi.InstanceInputError, match="server of an instance cannot change"):
+    with pytest.raises(InputError, match="server of an instance cannot change"):
         present(fake, name="mine")
 
 
 def test_a_server_is_protected_once_per_vault():
     fake = Fake(instances=[instance_body("existing")])
-    with pytest.raises(bi.InstanceInputError, match="already protected"):
+    with pytest.raises(InputError, match="already protected"):
         present(fake, name="another")
     assert fake.writes() == []
 
@@ -701,11 +703,11 @@ def test_stop_suspend_and_resume(start, state, calls):
     changed, after, diff, extra, warnings = present(fake, state=state)
     assert [c[0] for c in fake.writes()] == calls
     assert changed is bool(calls) and after["state"] == state
-    assert diff["before"]["state"] == bi.LIFECYCLE[start.lower()]
+    assert diff["before"]["state"] == readable.LIFECYCLE[start.lower()]
 
 
 def test_stopping_a_server_that_is_not_protected_fails():
-    with pytest.raises(bi.InstanceInputError, match="has no backup instance"):
+    with pytest.raises(InputError, match="has no backup instance"):
         present(Fake(), state="stopped")
 
 
@@ -715,19 +717,19 @@ def test_stopping_a_server_that_is_not_protected_fails():
 def test_absent_deletes_and_says_soft_delete_keeps_it():
     fake = Fake(instances=[instance_body("i1")])
     api = make_api(fake)
-    changed, dummy, diff, dummy2, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, True)
+    changed, dummy, diff, dummy2, extra = state.ensure_absent(api, params(state="absent"), SERVER_ID, True)
     assert changed and fake.writes() == [] and extra["soft_deleted"] and "14 days" in extra["note"]
     clock = Clock()
-    changed, dummy, diff, dummy2, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, False,
+    changed, dummy, diff, dummy2, extra = state.ensure_absent(api, params(state="absent"), SERVER_ID, False,
                                                            sleep=clock.sleep, clock=clock)
     assert changed and [c[0] for c in fake.writes()] == ["delete"] and diff["after"] == {}
-    changed, dummy, diff, dummy2, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, False)
+    changed, dummy, diff, dummy2, extra = state.ensure_absent(api, params(state="absent"), SERVER_ID, False)
     assert not changed
 
 
 def test_absent_without_soft_delete():
     fake = Fake(vault=vault_body(soft_delete="Off"), instances=[instance_body("i1")])
-    changed, dummy, diff, dummy2, extra = bi.ensure_absent(make_api(fake), params(state="absent"), SERVER_ID, False)
+    changed, dummy, diff, dummy2, extra = state.ensure_absent(make_api(fake), params(state="absent"), SERVER_ID, False)
     assert changed and not extra["soft_deleted"] and "note" not in extra
 
 
@@ -754,7 +756,7 @@ def ondemand(fake, check_mode=False, **overrides):
     base = {"backup_instance_name": None, "retention_tag": "Default", "rule_name": None, "wait": False,
             "wait_timeout": 60}
     base.update(overrides)
-    return bi.ondemand_backup(make_api(fake), base, SERVER_ID, check_mode, warnings.append, sleep=clock.sleep,
+    return ondemand_backup(make_api(fake), base, SERVER_ID, check_mode, warnings.append, sleep=clock.sleep,
                               clock=clock)
 
 
@@ -782,7 +784,7 @@ def test_ondemand_failed_job_fails_with_its_error():
     fake.adhoc_job = job_body("j2", script=[{"status": "Failed", "errorDetails": [
         {"code": "UserErrorPgServerStopped", "message": "The server is stopped.",
          "recommendedAction": ["Start the server."]}]}])
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         ondemand(fake, wait=True)
     text = str(err.value)
     assert "UserErrorPgServerStopped" in text and "Start the server." in text
@@ -791,12 +793,12 @@ def test_ondemand_failed_job_fails_with_its_error():
 
 def test_ondemand_refuses_unknown_tags_and_unprotected_servers():
     fake = Fake(instances=[instance_body("i1")])
-    with pytest.raises(bi.InstanceInputError, match="Default, Weekly"):
+    with pytest.raises(InputError, match="Default, Weekly"):
         ondemand(fake, retention_tag="Yearly")
     fake = Fake(instances=[instance_body("i1", state="BackupSchedulesSuspended")])
-    with pytest.raises(bi.InstanceInputError, match="suspended"):
+    with pytest.raises(InputError, match="suspended"):
         ondemand(fake)
-    with pytest.raises(bi.InstanceInputError, match="no backup instance"):
+    with pytest.raises(InputError, match="no backup instance"):
         ondemand(Fake())
     assert fake.writes() == []
 
@@ -816,7 +818,7 @@ def test_info_reports_last_backup_and_recovery_points():
                                errors=[{"code": "E", "message": "m"}])],
                 points={"i1": points})
     base = {"name": None, "include_jobs": True, "include_recovery_points": True, "list_recovery_points": True}
-    found = bi.instances_info(make_api(fake), base, SERVER_ID, PGFLEX)
+    found = info.instances_info(make_api(fake), base, SERVER_ID, PGFLEX)
     assert [i["name"] for i in found] == ["i1"]
     item = found[0]
     assert item["recovery_point_count"] == 2 and item["recovery_points_by_tag"] == {"Default": 1, "Weekly": 1}
@@ -824,7 +826,7 @@ def test_info_reports_last_backup_and_recovery_points():
     assert item["last_backup"]["operation"] == "scheduled" and item["last_backup"]["error_code"] == "E"
     assert item["last_successful_backup_time"] == "2026-01-08T00:05:00Z"
     assert item["recovery_points"][0]["recovery_point_id"] == "rp2"
-    by_policy = bi.instances_info(make_api(fake), base, None, PGFLEX, POLICY2_ID)
+    by_policy = info.instances_info(make_api(fake), base, None, PGFLEX, POLICY2_ID)
     assert [i["name"] for i in by_policy] == ["i2"] and by_policy[0]["recovery_point_count"] == 0
 
 
@@ -838,7 +840,7 @@ def test_identity_change_is_in_place_once_the_new_identity_holds_the_roles():
     identity = {"type": "SystemAssigned,UserAssigned", "principalId": SYSTEM_PID,
                 "userAssignedIdentities": {UAI_ID: {"principalId": UAI_PID}}}
     fake = Fake(vault=vault_body(identity=identity), instances=[instance_body("i1")])
-    with pytest.raises(bi.InstanceInputError, match="lacks"):
+    with pytest.raises(InputError, match="lacks"):
         present(fake, identity=UAI_ID)  # the UAI holds no role yet
     assert fake.writes() == []
     grants = GRANTED + [assignment(READER, SERVER_RG, UAI_PID), assignment(LTR, SERVER_ID, UAI_PID)]
