@@ -27,7 +27,7 @@ import re
 import shlex
 import uuid
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, datasources
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 
 # Namespace of the deterministic assignment names, uuid5(NAMESPACE_DNS, "role-assignments.dataprotection.azbackup").
@@ -529,6 +529,16 @@ def _template_role_assignment(item, extension_scope, description):
     return resource
 
 
+def _datasource_label(items):
+    """The label of the datasource whose servers the grants serve (the record of the first server target)."""
+    for item in items:
+        for target in item.get("targets") or []:
+            record = datasources.of_resource(target)
+            if record is not None:
+                return record.label
+    return "server"
+
+
 def arm_template(missing_items, principal_id=None, description=None):
     """An ARM template that creates exactly ``missing_items``, under the names the module would use.
 
@@ -612,9 +622,9 @@ def arm_template(missing_items, principal_id=None, description=None):
         "$schema": RG_TEMPLATE_SCHEMA,
         "contentVersion": TEMPLATE_CONTENT_VERSION,
         "metadata": {
-            "description": "Role assignments the Backup vault identity needs for PostgreSQL Flexible Server backup "
-            "and restore. Deploy to any resource group (az deployment group create): every assignment names its own "
-            "target. Needs roleAssignments/write and deployments/write on the targets.",
+            "description": "Role assignments the Backup vault identity needs for {0} backup and restore. Deploy to "
+            "any resource group (az deployment group create): every assignment names its own target. Needs "
+            "roleAssignments/write and deployments/write on the targets.".format(_datasource_label(missing_items)),
         },
         "parameters": parameters,
         "resources": resources,

@@ -25,7 +25,7 @@ class Datasource:
     def __init__(self, key, label, arm_type, api_version, name_pattern, name_rule, max_storage_gb, size_path,
                  network_path, roles, role_names, required_roles, schedule_periods, datastore_type, backup_type,
                  backup_rule_name, tag_priorities, max_retention_years, instance_name_namespace,
-                 restore_target_kinds, role_assignment_module):
+                 restore_target_kinds, role_assignment_module, instance_module):
         self.key = key
         self.label = label
         self.arm_type = arm_type
@@ -48,6 +48,8 @@ class Datasource:
         self.restore_target_kinds = tuple(restore_target_kinds)
         # The front-end module that grants the roles, named in the fix task failures suggest.
         self.role_assignment_module = role_assignment_module
+        # The front-end module that protects servers, named in advice about backup instances.
+        self.instance_module = instance_module
 
     def __repr__(self):
         return "Datasource({0!r})".format(self.key)

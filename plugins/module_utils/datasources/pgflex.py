@@ -53,4 +53,5 @@ PGFLEX = register(Datasource(
     instance_name_namespace="14ab0178-6039-51b6-a8b0-e352f37d2ece",
     restore_target_kinds=("RestoreAsFiles",),
     role_assignment_module="azbackup.dataprotection.pgflex_role_assignment",
+    instance_module="azbackup.dataprotection.pgflex_backup_instance",
 ))

@@ -29,19 +29,20 @@ def ondemand_backup(api, params, server_id, check_mode, warn, sleep=time.sleep, 
         else "server '{0}'".format(last_segment(server_id))
     if body is None:
         raise InputError(
-            "There is no backup instance for {0} in vault '{1}'. Protect the server first with "
-            "azbackup.dataprotection.pgflex_backup_instance.".format(what, api.vault_name))
+            "There is no backup instance for {0} in vault '{1}'. Protect the server first with {2}.".format(
+                what, api.vault_name, (datasources.of_resource(server_id) or datasources.default()).instance_module))
     instance = to_readable(body)
+    datasource = datasources.get(instance["datasource_type"]) or datasources.of_resource(instance["server_id"])
     if instance["state"] != "present":
+        module = datasource.instance_module.rsplit(".", 1)[-1]
         if instance["state"] in ("stopped", "suspended"):
-            advice = "Resume it with pgflex_backup_instance state=present."
+            advice = "Resume it with {0} state=present.".format(module)
         else:
-            advice = error_text(instance["error"]) or "Wait for it, or fix it with pgflex_backup_instance."
+            advice = error_text(instance["error"]) or "Wait for it, or fix it with {0}.".format(module)
         raise InputError(
             "Backup instance '{0}' is {1} ({2}); on-demand backups need protection configured "
             "(ProtectionConfigured). {3}".format(instance["name"], instance["state"], wire_state(body), advice),
             backup_instance=instance)
-    datasource = datasources.get(instance["datasource_type"]) or datasources.of_resource(instance["server_id"])
     policy = api.policy(instance["policy_name"]) if instance["policy_name"] else None
     tag = params.get("retention_tag") or "Default"
     if policy is None:

@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import policies, policy
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.tests.unit.plugins.fakes import Model
 
 SUB = "00000000-0000-0000-0000-000000000000"
 VAULT_ID = "/subscriptions/{0}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv1".format(
@@ -35,13 +36,6 @@ def service_body(body, name="pol1"):
     props["policyRules"] = list(reversed(props["policyRules"]))
     return {"properties": props, "id": VAULT_ID + "/backupPolicies/" + name, "name": name,
             "type": "Microsoft.DataProtection/backupVaults/backupPolicies"}
-
-
-class Model(dict):
-    """Stands for an SDK model: as_dict() gives the wire dict."""
-
-    def as_dict(self):
-        return dict(self)
 
 
 class FakePolicies:

@@ -12,6 +12,7 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils import rol
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import role_assignments as ra
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources import pgflex
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.tests.unit.plugins.fakes import Response, arm_error
 
 SUB = "00000000-0000-0000-0000-00000000aaaa"
 SUB2 = "00000000-0000-0000-0000-00000000bbbb"
@@ -82,13 +83,6 @@ class Model:
     def serialize(self, keep_readonly=False):
         assert keep_readonly, "read-only fields (id, scope) are needed"
         return dict(self._body)
-
-
-def arm_error(status, code, message="refused", cls=HttpResponseError):
-    exc = cls(message=message)
-    exc.status_code = status
-    exc.error = SimpleNamespace(code=code, message=message)
-    return exc
 
 
 class FakeRoleAssignments:
@@ -397,19 +391,6 @@ def test_may_write_reads_each_scope_once():
     verdicts = rar.may_write(permissions, [rg_scope(), rg_scope().upper(), server("pg1"), rg_scope("rg-x")])
     assert list(verdicts.values()) == [rar.ALLOWED, rar.DENIED, rar.UNKNOWN]
     assert len(permissions.reads) == 3
-
-
-class Response:
-    def __init__(self, status, body):
-        self.status_code = status
-        self._body = body
-
-    def json(self):
-        return self._body
-
-    def raise_for_status(self):
-        if self.status_code >= 400:
-            raise arm_error(self.status_code, "Boom")
 
 
 def test_permission_reader_follows_pages_and_treats_refusals_as_unknown():

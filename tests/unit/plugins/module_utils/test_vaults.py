@@ -5,6 +5,7 @@ import copy
 import pytest
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import vaults
+from ansible_collections.azbackup.dataprotection.tests.unit.plugins.fakes import Poller
 
 VAULT_ID = "/subscriptions/sub/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv1"
 
@@ -41,11 +42,6 @@ def params(**overrides):
             "purge_tags": True, "allow_irreversible": False, "state": "present", "wait": True, "wait_timeout": 60}
     base.update(overrides)
     return base
-
-
-class Poller:
-    def __init__(self, result):
-        self._result = result
 
 
 class FakeVaults:
@@ -96,7 +92,7 @@ class FakeClient:
 
 
 def wait(poller, what):
-    return poller._result
+    return poller.result()
 
 
 def present(client, p, check_mode=False):

@@ -13,6 +13,7 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasource
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import info, readable, state, validation
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.ondemand import ondemand_backup
+from ansible_collections.azbackup.dataprotection.tests.unit.plugins.fakes import Clock, Poller
 
 SUB = "11111111-1111-1111-1111-111111111111"
 RG_PREFIX = "/subscriptions/{0}/resourceGroups/".format(SUB)
@@ -98,26 +99,6 @@ def http_error(code, message, status=400, details=None):
 
     exc.response = Response()
     return exc
-
-
-class Poller:
-    def __init__(self, result=None, error=None):
-        self._result = result
-        self._error = error
-
-    def wait(self, timeout=None):
-        return None
-
-    def done(self):
-        return True
-
-    def status(self):
-        return "Failed" if self._error else "Succeeded"
-
-    def result(self):
-        if self._error:
-            raise self._error
-        return self._result
 
 
 class Fake:
@@ -275,19 +256,6 @@ class _Points:
         return list(self.fake.points.get(name, []))
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def __call__(self):
-        return self.now
-
-
 def make_api(fake, servers=None, assignments=None, identities=None):
     assignments = GRANTED if assignments is None else assignments
     servers = servers if servers is not None else {SERVER_ID.lower(): server_body()}
@@ -413,8 +381,7 @@ def test_error_from_exception_reads_the_lro_error_body():
 # ------------------------------------------------------------------------------------------------- validation
 
 
-def test_validation_retries_while_access_is_propagating_then_passes():
-    clock = Clock()
+def test_validation_retries_while_access_is_propagating_then_passes(clock):
     errors = [{"code": "UserErrorMissingRequiredPermissions", "message": "m"}] * 3
     calls = []
 
@@ -427,15 +394,13 @@ def test_validation_retries_while_access_is_propagating_then_passes():
     assert clock.sleeps == [1.0, 1.5, 2.25]  # growing pauses, no fixed sleep
 
 
-def test_validation_stops_at_once_on_another_error():
-    clock = Clock()
+def test_validation_stops_at_once_on_another_error(clock):
     outcome = validation.validate_until_ready(lambda: {"code": "UserErrorInvalidPolicy", "message": "m"}, 60,
                                       sleep=clock.sleep, clock=clock)
     assert not outcome["passed"] and not outcome["access"] and outcome["attempts"] == 1 and clock.sleeps == []
 
 
-def test_validation_gives_up_after_validation_timeout():
-    clock = Clock()
+def test_validation_gives_up_after_validation_timeout(clock):
     outcome = validation.validate_until_ready(lambda: {"code": "UserErrorMissingRequiredPermissions", "message": "m"},
                                               10, sleep=clock.sleep, clock=clock)
     assert outcome["timed_out"] and outcome["access"] and not outcome["passed"]
