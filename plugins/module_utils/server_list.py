@@ -121,7 +121,8 @@ def run(azure, server_ids, work, input_errors=(InputError,)):
         except parallel.ItemFailed as exc:
             raise _Failed(scope.warnings, exc.msg, exc.details) from None
         except input_errors as exc:
-            raise _Failed(scope.warnings, str(exc), getattr(exc, "extra", None) or {}) from None
+            details = exc.fail_kwargs() if hasattr(exc, "fail_kwargs") else {}
+            raise _Failed(scope.warnings, str(exc), details) from None
         return dict(result, changed=changed, failed=False, warnings=scope.warnings, _diff=diff)
 
     outcomes = parallel.run_bounded(server_ids, one, azure.params.get("max_parallel"), failures=(_Failed,))
