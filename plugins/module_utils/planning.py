@@ -13,6 +13,8 @@ A vault or policy that does not exist yet is not a problem when the plan manages
 created, and every server needs ``protect``.
 """
 
+import re
+
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, policies, references, servers, vaults
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import lookup
@@ -55,11 +57,19 @@ class Names:
     def __call__(self, option):
         return self.mapping.get(option) or option
 
-    def reword(self, message, option, prefix=""):
-        """``message`` with the option it starts with (``retention.default``) named as the caller names it."""
-        named = self(prefix + option) if prefix + option in self.mapping else (
-            self(prefix.rstrip(".")) + "." + option if prefix.rstrip(".") in self.mapping else option)
-        return message.replace(option, named, 1) if option else message
+    def reword(self, message, option, prefix):
+        """``message`` with the options it names (``prefix`` + option: ``vault.soft_delete``, ``policy.retention``)
+        named as the caller names them. ``option``: the option the error names, when it names one."""
+        if option:
+            if prefix + option in self.mapping:
+                return message.replace(option, self.mapping[prefix + option], 1)
+            if prefix.rstrip(".") in self.mapping:
+                return message.replace(option, self.mapping[prefix.rstrip(".")] + "." + option, 1)
+            return message
+        for key, named in self.mapping.items():
+            if key.startswith(prefix):
+                message = re.sub(r"\b{0}\b".format(re.escape(key[len(prefix):])), named, message, count=1)
+        return message
 
 
 def requested_servers(request, subscription_id, datasource, names):

@@ -1,0 +1,198 @@
+"""Planning many servers in one vault, reading only: every problem at once, and each server's action from the same
+decision pgflex_backup_instance uses. A fake access object stands for Azure and counts the reads."""
+
+import pytest
+
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import planning
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+
+SUB = "11111111-1111-1111-1111-111111111111"
+VAULT_ID = "/subscriptions/{0}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv1".format(SUB)
+GROUP = "/subscriptions/{0}/resourceGroups/rg-pg".format(SUB)
+UAI = "/subscriptions/{0}/resourceGroups/rg-id/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1".format(
+    SUB)
+POLICY = {"schedule": {"days_of_week": ["Sunday"], "time": "02:00"}, "retention": {"default": {"duration": "P3M"}}}
+
+
+def server_id(name, group=GROUP):
+    return group + "/providers/Microsoft.DBforPostgreSQL/flexibleServers/" + name
+
+
+def server_body(name, location="eastus", size=128):
+    return {"id": server_id(name), "name": name, "location": location,
+            "properties": {"storage": {"storageSizeGB": size}}}
+
+
+def policy_body(name, datasource=PGFLEX.arm_type):
+    return {"id": VAULT_ID + "/backupPolicies/" + name, "name": name,
+            "properties": {"objectType": "BackupPolicy", "datasourceTypes": [datasource], "policyRules": []}}
+
+
+def instance(name, policy="weekly", state="ProtectionConfigured"):
+    body = PGFLEX.instance_body(server_body(name), VAULT_ID + "/backupPolicies/" + policy)
+    body.update(id=VAULT_ID + "/backupInstances/i-" + name, name="i-" + name)
+    body["properties"].update(currentProtectionState=state, protectionStatus={"status": state})
+    return body
+
+
+class Api:
+    """The vault's DataProtectionApi, over dicts; ``reads`` counts what the plan asked for."""
+
+    vault_name = "bv1"
+    resource_group = "rg-backup"
+    vault_id = VAULT_ID
+
+    def __init__(self, vault=True, policies=(), instances=(), servers=(), resources=()):
+        self._vault = {"id": VAULT_ID, "name": "bv1", "location": "eastus",
+                       "identity": {"type": "SystemAssigned", "principalId": "p1"},
+                       "properties": {"storageSettings": [{"type": "LocallyRedundant",
+                                                           "datastoreType": "VaultStore"}]}} if vault else None
+        self._policies = dict((body["name"], body) for body in policies)
+        self._instances = list(instances)
+        self._servers = dict((body["id"].lower(), body) for body in servers)
+        self._resources = set(item.lower() for item in resources)
+        self.reads = []
+
+    def vault(self):
+        self.reads.append("vault")
+        return self._vault
+
+    def policy(self, name):
+        self.reads.append("policy")
+        return self._policies.get(name)
+
+    def instances(self):
+        self.reads.append("instances")
+        return self._instances
+
+    def server(self, resource_id):
+        self.reads.append("server")
+        return self._servers.get(resource_id.lower())
+
+    def resource(self, resource_id):
+        self.reads.append("resource")
+        return {"id": resource_id} if resource_id.lower() in self._resources else None
+
+    def list_group(self, group_id):
+        self.reads.append("list " + group_id.rsplit("/", 1)[-1].lower())
+        return [body for key, body in self._servers.items() if key.startswith(group_id.lower() + "/")]
+
+
+def plan(api, group_location="eastus", **request):
+    request = dict({"manage_vault": True, "vault": {}, "policy_name": "weekly", "policy": POLICY,
+                    "on_unsupported_size": "warn"}, **request)
+    return planning.build_plan(planning.Reads(api, api.list_group, lambda name: group_location), request, SUB, PGFLEX)
+
+
+def test_new_vault_every_server_would_be_protected():
+    api = Api(vault=False, servers=[server_body("pg1"), server_body("pg2")])
+    result = plan(api, servers=[{"name": "pg1", "resource_group": "rg-pg"}, {"name": "pg2", "resource_group": "rg-pg"}])
+    assert result["problems"] == []
+    assert result["vault"]["action"] == "create" and not result["vault"]["exists"]
+    assert result["vault"]["region"] == "eastus"
+    assert result["policy"]["action"] == "create" and result["policy"]["managed"]
+    assert [item["action"] for item in result["servers"]] == ["protect", "protect"]
+    assert result["to_configure"] == [server_id("pg1"), server_id("pg2")]
+    assert result["counts"]["protect"] == 2
+    # Per vault, not per server: one list of the servers' group; no policy or instance read of a vault that is not.
+    assert api.reads == ["vault", "list rg-pg"]
+
+
+def test_existing_vault_each_server_gets_what_it_needs():
+    names = ["pg-new", "pg-same", "pg-other", "pg-stopped", "pg-error"]
+    api = Api(policies=[policy_body("weekly")], servers=[server_body(name) for name in names], instances=[
+        instance("pg-same"), instance("pg-other", policy="monthly"), instance("pg-stopped", state="ProtectionStopped"),
+        instance("pg-error", state="ProtectionError")])
+    result = plan(api, server_ids=[server_id(name) for name in names])
+    assert result["problems"] == []
+    assert dict((item["name"], item["action"]) for item in result["servers"]) == {
+        "pg-new": "protect", "pg-same": "none", "pg-other": "change_policy", "pg-stopped": "resume",
+        "pg-error": "repair"}
+    assert result["servers"][2]["before"] == {"name": "i-pg-other", "state": "present", "policy_name": "monthly"}
+    assert result["to_configure"] == [server_id(name) for name in names if name != "pg-same"]
+    assert api.reads.count("instances") == 1 and api.reads.count("list rg-pg") == 1 and "server" not in api.reads
+
+
+def test_a_soft_deleted_instance_is_a_problem_before_anything_is_written():
+    api = Api(policies=[policy_body("weekly")], servers=[server_body("pg1")],
+              instances=[instance("pg1", state="SoftDeleted")])
+    result = plan(api, server_ids=[server_id("pg1")])
+    assert result["servers"][0]["action"] == "blocked"
+    assert result["to_configure"] == []
+    assert len(result["problems"]) == 1 and "soft-deleted" in result["problems"][0]
+
+
+def test_every_problem_at_once_in_the_callers_words():
+    api = Api(vault=False, servers=[server_body("pg1"), server_body("pg-weu", location="westeurope"),
+                                    server_body("pg-big", size=2048)])
+    names = {"vault.soft_delete_retention_days": "my_retention", "policy": "my_policy",
+             "on_unsupported_size": "my_size"}
+    result = plan(api, vault={"location": "eastus", "soft_delete_retention_days": 7},
+                  policy={"schedule": {"days_of_week": ["Sunday"], "time": "25:00"},
+                          "retention": {"default": {"duration": "P3M"}}},
+                  servers=[{"name": name, "resource_group": "rg-pg"}
+                           for name in ("pg1", "pg-weu", "pg-missing", "Bad_Name", "pg-big")],
+                  on_unsupported_size="fail", option_names=names)
+    problems = result["problems"]
+    assert len(problems) == 6, problems
+    assert problems[0].startswith("Backup vault 'bv1' (resource group rg-backup): my_retention must be between")
+    assert "'Bad_Name' is not a valid PostgreSQL Flexible Server name" in problems[1]
+    assert "'pg-weu' is in region westeurope, not eastus" in problems[2]
+    assert "'pg-missing' does not exist" in problems[3]
+    assert problems[4].endswith("(my_size: fail)") and "pg-big" in problems[4]
+    assert problems[5].startswith("Backup policy 'weekly': my_policy.schedule.time")
+
+
+def test_hosts_name_their_servers_and_a_host_without_one_is_named():
+    api = Api(policies=[policy_body("weekly")], servers=[server_body("pg1"), server_body("pg2")])
+    names = {"hosts.id": "srv_id", "hosts.resource_group": "srv_rg", "hosts.name": "srv_name"}
+    result = plan(api, hosts=[{"host": "pg1", "resource_group": "rg-pg"},
+                              {"host": "web1"},
+                              {"host": "db2", "id": server_id("pg2")}], option_names=names)
+    assert [item["name"] for item in result["servers"]] == ["pg1", "pg2"]
+    assert result["problems"] == ["Host 'web1' names no server: give it srv_id, or srv_rg (and srv_name when the "
+                                  "server is not named like the host), or leave it out of the play."]
+
+
+def test_hosts_are_not_used_when_servers_are_given():
+    api = Api(policies=[policy_body("weekly")], servers=[server_body("pg1")])
+    result = plan(api, server_ids=[server_id("pg1")], hosts=[{"host": "web1"}])
+    assert result["problems"] == [] and result["server_ids"] == [server_id("pg1")]
+
+
+def test_no_server_at_all_is_a_problem():
+    result = plan(Api(policies=[policy_body("weekly")]))
+    assert len(result["problems"]) == 1 and result["problems"][0].startswith("No server to protect")
+
+
+@pytest.mark.parametrize("policies, vault, expected", [
+    ([], True, "does not exist in Backup vault 'bv1'"),
+    ([], False, "should already exist"),
+    ([policy_body("weekly", "Microsoft.Compute/disks")], True, "is for Microsoft.Compute/disks"),
+])
+def test_an_existing_policy_must_exist_and_be_for_the_datasource(policies, vault, expected):
+    api = Api(vault=vault, policies=policies, servers=[server_body("pg1")])
+    result = plan(api, policy={}, server_ids=[server_id("pg1")], vault={"location": "eastus"})
+    assert len(result["problems"]) == 1 and expected in result["problems"][0]
+    assert not result["policy"]["managed"]
+
+
+def test_an_unmanaged_vault_must_exist():
+    api = Api(vault=False, servers=[server_body("pg1")])
+    result = plan(api, manage_vault=False, server_ids=[server_id("pg1")], option_names={"manage_vault": "keep"})
+    assert "does not exist, and keep is false" in result["problems"][0]
+    assert result["plan_warnings"] == ["The region of Backup vault 'bv1' (resource group rg-backup) is not known, so "
+                                       "the servers' regions were not checked."]
+
+
+def test_identity_must_exist_and_changes_the_plan():
+    api = Api(policies=[policy_body("weekly")], servers=[server_body("pg1")], instances=[instance("pg1")],
+              resources=[UAI])
+    result = plan(api, server_ids=[server_id("pg1")], identity=UAI)
+    assert result["problems"] == []
+    assert result["servers"][0]["action"] == "change_identity"
+    assert result["vault"]["identity"] == {"type": "system_and_user_assigned", "user_assigned_identities": [UAI]}
+    assert result["vault"]["action"] == "update"
+    missing = plan(Api(policies=[policy_body("weekly")], servers=[server_body("pg1")]),
+                   server_ids=[server_id("pg1")], identity=UAI)
+    assert "does not exist" in missing["problems"][0]
