@@ -9,15 +9,16 @@ class ModuleDocFragment:
 options:
   servers:
     description:
-      - List mode. The servers to act on in one module run, each by resource id, or by name with
-        O(server_resource_group). Instead of O(server_id) / O(server_name).
+      - List mode. The servers to act on in one module run, instead of O(server_id) / O(server_name). Each entry is
+        a resource id, a name (in O(server_resource_group)), or a dictionary with C(id), or with C(name) and
+        C(resource_group).
       - The servers are handled at most O(max_parallel) at a time. The vault, its backup instances and the policies
         are read once for all of them. A server that fails does not stop the others.
       - The result has one entry per server under RV(servers). When any server failed, the module fails after all of
         them are done, with a message naming each failed server, and still returns RV(servers) and
         RV(failed_servers).
     type: list
-    elements: str
+    elements: raw
     version_added: 0.2.0
   max_parallel:
     description:

@@ -18,7 +18,7 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract i
 
 def argument_spec():
     return dict(
-        servers=dict(type="list", elements="str"),
+        servers=dict(type="list", elements="raw"),
         max_parallel=dict(type="int", default=parallel.DEFAULT_MAX_PARALLEL),
     )
 
@@ -28,9 +28,10 @@ MUTUALLY_EXCLUSIVE = [["servers", "server_id"], ["servers", "server_name"]]
 
 
 def resolve(azure, datasource):
-    """The ``datasource`` server ids of ``servers`` (ids as they are, names with ``server_resource_group``), each once.
+    """The ``datasource`` server ids of ``servers``, each once: a resource id, a name (with
+    ``server_resource_group``), or a dict with ``id`` or ``name`` and ``resource_group`` (the role's form).
 
-    Fails the module, naming the option, on a malformed id or a name without ``server_resource_group``.
+    Fails the module, naming the option, on a malformed id or a name without a resource group.
     """
     params = azure.params
     problem = parallel.max_parallel_problem(params.get("max_parallel"))
@@ -39,18 +40,25 @@ def resolve(azure, datasource):
     ids, seen = [], set()
     with azure.input_errors():
         for entry in params["servers"]:
-            entry = str(entry or "").strip()
-            if entry.startswith("/"):
-                server_id = references.server_references({"server_id": entry}, None, datasource)[0]
-            elif not params.get("server_resource_group"):
-                raise InputError("servers entry '{0}' is a name: set server_resource_group, or give resource "
-                                 "ids.".format(entry), option="servers")
-            else:
-                server_id = datasource.server_id(azure.subscription_id, params["server_resource_group"], entry)
+            server_id = _server_id(entry, params.get("server_resource_group"), azure, datasource)
             if arm.normalize_id(server_id) not in seen:
                 seen.add(arm.normalize_id(server_id))
                 ids.append(server_id)
     return ids
+
+
+def _server_id(entry, default_group, azure, datasource):
+    if isinstance(entry, dict):
+        server_id, name, group = entry.get("id"), entry.get("name"), entry.get("resource_group")
+    else:
+        text = str(entry or "").strip()
+        server_id, name, group = (text, None, None) if text.startswith("/") else (None, text, default_group)
+    if server_id:
+        return references.server_references({"server_id": server_id}, None, datasource)[0]
+    if not name or not group:
+        raise InputError("servers entry {0!r} names no server: give a resource id, or a name with "
+                         "server_resource_group (or {{name, resource_group}}).".format(entry), option="servers")
+    return datasource.server_id(azure.subscription_id, group, name)
 
 
 class SharedReads:

@@ -63,6 +63,11 @@ def test_resolve_ids_and_names_once_each():
     assert server_list.resolve(module, PGFLEX) == [server("pg1"), server("pg2")]
 
 
+def test_resolve_the_roles_dictionaries():
+    module = Module(servers=[{"name": "pg1", "resource_group": "rg-pg"}, {"id": server("pg2")}])
+    assert server_list.resolve(module, PGFLEX) == [server("pg1"), server("pg2")]
+
+
 def test_resolve_a_name_needs_the_resource_group():
     module = Module(servers=["pg1"])
     with pytest.raises(Ended):
