@@ -36,14 +36,21 @@ check.
 A rerun (everything in place) must read the servers (G), the vault, the policy, the identity's role assignments
 and the vault's instances: G + 4 reads one after the other, no write.
 
+Module processes: every run is made with ``-vvv``, and each execution of a module's AnsiballZ payload in the log is
+one module process; the table shows how many each run started (``modules``) and ``results.json`` lists them per module.
+The role runs one module process per step whatever the number of servers (list mode), so the count does not grow
+with the fleet.
+
 Targets (printed, not asserted): the rerun makes zero writes; the first run is within 2x of its lower bound; the
 50-server rerun finishes in under 60 s on a 2-core machine. The last line sums up the largest case:
 ``bench: 50 servers: first run <s> s (<r>x lower bound), rerun <s> s, <n> writes``.
 """
 
 import argparse
+import collections
 import json
 import os
+import re
 import shutil
 import signal
 import ssl
@@ -59,6 +66,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from fleet_emulator import FLEET_GROUP, fleet_names  # noqa: E402  pylint: disable=wrong-import-position
 
 WRITE_METHODS = {"PUT", "PATCH", "DELETE", "POST"}
+# The line -vvv logs when a module process starts: the interpreter running the module's AnsiballZ payload.
+MODULE_EXEC = re.compile(r"EXEC .*python[0-9.]*'? +[^ ]*AnsiballZ_(\w+)\.py")
 PLAYBOOK = ROOT / "benchmarks" / "protect_fleet.yml"
 
 
@@ -173,8 +182,13 @@ class Emulator:
 # ---------------------------------------------------------------------------------------------------- runs
 
 
+def module_processes(log_text):
+    """{module name: processes started} from a -vvv log."""
+    return dict(collections.Counter(match.group(1) for match in MODULE_EXEC.finditer(log_text)))
+
+
 def run_play(emulator, servers, output, label):
-    """Run the play for the first ``servers`` servers of the fleet; returns (seconds, reads, writes, rc)."""
+    """Run the play for the first ``servers`` servers of the fleet; returns (seconds, reads, writes, rc, modules)."""
     subscription = emulator.env["AZURE_SUBSCRIPTION_ID"]
     ids = ["/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.DBforPostgreSQL/flexibleServers/{2}".format(
         subscription, FLEET_GROUP, name) for name in fleet_names(servers)]
@@ -192,7 +206,7 @@ def run_play(emulator, servers, output, label):
     playbook = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or "ansible-playbook"
     started = time.monotonic()
     with open(log, "w", encoding="utf-8") as handle:
-        rc = subprocess.call([playbook, str(PLAYBOOK), "-e", "@" + str(extra)], cwd=ROOT, env=env, stdout=handle,
+        rc = subprocess.call([playbook, str(PLAYBOOK), "-vvv", "-e", "@" + str(extra)], cwd=ROOT, env=env, stdout=handle,
                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     seconds = time.monotonic() - started
     log_entries = emulator.requests_since(seq)
@@ -201,7 +215,7 @@ def run_play(emulator, servers, output, label):
         print("  ! {0} failed (rc {1}); last lines of {2}:".format(label, rc, log), flush=True)
         for line in log.read_text(encoding="utf-8").splitlines()[-15:]:
             print("    " + line)
-    return seconds, len(log_entries) - writes, writes, rc
+    return seconds, len(log_entries) - writes, writes, rc, module_processes(log.read_text(encoding="utf-8"))
 
 
 def main(argv=None):
@@ -222,7 +236,7 @@ def main(argv=None):
             for run in ("first", "rerun"):
                 label = "{0}-servers-{1}".format(servers, run)
                 print("  running {0} ...".format(label), flush=True)
-                seconds, reads, writes, rc = run_play(emulator, servers, output, label)
+                seconds, reads, writes, rc, modules = run_play(emulator, servers, output, label)
                 if run == "first":
                     bound, bound_reads, bound_writes = lower_bound_first(
                         servers, 1, latency, args.lro_seconds, args.protection_seconds, args.propagation_seconds)
@@ -231,18 +245,20 @@ def main(argv=None):
                 results.append({"servers": servers, "run": run, "seconds": round(seconds, 1), "reads": reads,
                                 "writes": writes, "rc": rc, "lower_bound_seconds": round(bound, 1),
                                 "lower_bound_reads": bound_reads, "lower_bound_writes": bound_writes,
-                                "ratio": round(seconds / bound, 2) if bound else None})
+                                "ratio": round(seconds / bound, 2) if bound else None,
+                                "modules": sum(modules.values()), "module_processes": modules})
     finally:
         emulator.stop()
     (output / "results.json").write_text(json.dumps({"settings": vars(args), "results": results}, indent=2),
                                          encoding="utf-8")
 
     print()
-    print("{0:>7}  {1:<5}  {2:>8}  {3:>6}  {4:>6}  {5:>14}  {6:>12}  {7:>12}  {8:>7}".format(
-        "servers", "run", "wall s", "reads", "writes", "lower bound s", "bound reads", "bound writes", "ratio"))
+    print("{0:>7}  {1:<5}  {2:>8}  {3:>6}  {4:>6}  {5:>14}  {6:>12}  {7:>12}  {8:>7}  {9:>7}".format(
+        "servers", "run", "wall s", "reads", "writes", "lower bound s", "bound reads", "bound writes", "ratio",
+        "modules"))
     for row in results:
         print("{servers:>7}  {run:<5}  {seconds:>8.1f}  {reads:>6}  {writes:>6}  {lower_bound_seconds:>14.1f}  "
-              "{lower_bound_reads:>12}  {lower_bound_writes:>12}  {ratio:>6.1f}x{failed}".format(
+              "{lower_bound_reads:>12}  {lower_bound_writes:>12}  {ratio:>6.1f}x  {modules:>7}{failed}".format(
                   failed="  FAILED" if row["rc"] else "", **row))
     print()
     reruns = [row for row in results if row["run"] == "rerun"]
@@ -256,8 +272,11 @@ def main(argv=None):
     largest = max(sizes)
     first = [row for row in firsts if row["servers"] == largest][0]
     rerun = [row for row in reruns if row["servers"] == largest][0]
-    print("bench: {0} servers: first run {1:.1f} s ({2:.1f}x lower bound), rerun {3:.1f} s, {4} writes".format(
-        largest, first["seconds"], first["ratio"], rerun["seconds"], rerun["writes"]))
+    print("bench: {0} servers: first run {1:.1f} s ({2:.1f}x lower bound), rerun {3:.1f} s, {4} writes; module "
+          "processes: first run {5}, rerun {6}".format(largest, first["seconds"], first["ratio"], rerun["seconds"],
+                                                      rerun["writes"], first["modules"], rerun["modules"]))
+    print("module processes of the {0}-server first run: {1}".format(largest, ", ".join(
+        "{0} {1}".format(name, count) for name, count in sorted(first["module_processes"].items()))))
     return 0 if all(row["rc"] == 0 for row in results) else 1
 
 
