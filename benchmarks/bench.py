@@ -206,8 +206,8 @@ def run_play(emulator, servers, output, label):
     playbook = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or "ansible-playbook"
     started = time.monotonic()
     with open(log, "w", encoding="utf-8") as handle:
-        rc = subprocess.call([playbook, str(PLAYBOOK), "-vvv", "-e", "@" + str(extra)], cwd=ROOT, env=env, stdout=handle,
-                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        rc = subprocess.call([playbook, str(PLAYBOOK), "-vvv", "-e", "@" + str(extra)], cwd=ROOT, env=env,
+                             stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     seconds = time.monotonic() - started
     log_entries = emulator.requests_since(seq)
     writes = sum(1 for entry in log_entries if entry["method"] in WRITE_METHODS)
