@@ -7,6 +7,8 @@
 #   4. on-demand backup through the role: each job completed, shown in the report
 #   5. one server in another region + one missing + one invalid name: one failure listing all, zero writes
 #   6. a principal that may not assign roles, on_missing_permission=template: template written, servers skipped
+#   7. one host per server: a host that names no server is named in the failure, nothing is written
+#   (3 runs again with numbers and booleans given as strings by -e, as -e gives them)
 # The variables (credentials, emulator_url, ...) are in ../../integration_config.yml, which ansible-test copies
 # next to the targets (scripts/run-integration.sh writes it); arguments (-v, or -e @file by hand) go to every run.
 set -eux
@@ -20,5 +22,10 @@ ansible-playbook protect.yml --check -e phase=dry_run "$@"
 ansible-playbook protect.yml -e phase=first "$@"
 ansible-playbook protect.yml -e phase=rerun "$@"
 ansible-playbook protect.yml --check -e phase=dry_rerun "$@"
+# numbers and booleans as -e gives them: strings
+ansible-playbook protect.yml -e phase=rerun -e pgflex_protection_wait_timeout=300 -e pgflex_protection_parallel=false \
+    -e pgflex_protection_max_parallel=5 -e pgflex_protection_backup_now=false -e pgflex_protection_validation_timeout=60 \
+    -e pgflex_protection_vault_cross_region_restore=false "$@"
 ansible-playbook protect.yml -e phase=backup "$@"
 ansible-playbook failures.yml "$@"
+ansible-playbook -i inventory.yml hosts.yml "$@"
