@@ -66,8 +66,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from fleet_emulator import FLEET_GROUP, fleet_names  # noqa: E402  pylint: disable=wrong-import-position
 
 WRITE_METHODS = {"PUT", "PATCH", "DELETE", "POST"}
-# The line -vvv logs when a module process starts: the interpreter running the module's AnsiballZ payload.
-MODULE_EXEC = re.compile(r"EXEC .*python[0-9.]*'? +[^ ]*AnsiballZ_(\w+)\.py")
+# The line -vvv logs when a module process starts: a command that runs the module's AnsiballZ payload (directly,
+# or through async_wrapper for an async task), not the chmod before it.
+MODULE_EXEC = re.compile(r"EXEC /bin/sh -c '(?!chmod )[^\n]*?AnsiballZ_(\w+)\.py")
 PLAYBOOK = ROOT / "benchmarks" / "protect_fleet.yml"
 
 

@@ -307,9 +307,10 @@ counts:
   sample: {protect: 2, change_policy: 1, none: 47}
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, planning, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, planning, references, vaults
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import state
 
 
 def argument_spec():
@@ -318,10 +319,10 @@ def argument_spec():
         manage_vault=dict(type="bool", default=True),
         vault=dict(type="dict", default={}, options=dict(
             location=dict(type="str"),
-            redundancy=dict(type="str", choices=["LocallyRedundant", "GeoRedundant", "ZoneRedundant"]),
-            soft_delete=dict(type="str", choices=["disabled", "enabled", "always_on"]),
+            redundancy=dict(type="str", choices=vaults.REDUNDANCY),
+            soft_delete=dict(type="str", choices=list(vaults.SOFT_DELETE)),
             soft_delete_retention_days=dict(type="int"),
-            immutability=dict(type="str", choices=["disabled", "unlocked", "locked"]),
+            immutability=dict(type="str", choices=list(vaults.IMMUTABILITY)),
             cross_region_restore=dict(type="bool"),
             tags=dict(type="dict"),
         )),
@@ -341,7 +342,7 @@ def argument_spec():
             name=dict(type="str"),
             resource_group=dict(type="str"),
         )),
-        on_unsupported_size=dict(type="str", choices=["warn", "fail"], default="warn"),
+        on_unsupported_size=dict(type="str", choices=list(state.SIZE_ACTIONS), default="warn"),
         option_names=dict(type="dict", default={}),
     )
     return spec
