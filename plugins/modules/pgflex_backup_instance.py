@@ -239,6 +239,7 @@ note:
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, references
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import state
 
@@ -274,7 +275,7 @@ def main():
     if identity and identity != "system_assigned":
         try:
             arm.parse_typed_id(identity, arm.USER_ASSIGNED_IDENTITY_TYPE, "identity")
-        except references.ReferenceInputError as exc:
+        except InputError as exc:
             azure.fail(str(exc) + " Use system_assigned for the vault's system-assigned identity.", option="identity")
     server_id = azure.server_id(PGFLEX)
     api = azure.dataprotection_api(azure.waits[1])
