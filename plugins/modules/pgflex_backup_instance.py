@@ -83,7 +83,9 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait at most for each long-running operation and for the protection state.
+    description:
+      - Seconds to wait at most for each long-running operation and for the protection state.
+      - V(0) means do not wait.
     type: int
     default: 600
 extends_documentation_fragment:
