@@ -71,11 +71,12 @@ def datasource_type(value):
 def desired_from_params(params):
     """The PUT body ``{"properties": ...}`` and the validation warnings; PolicyError names the option."""
     kind = datasource_type(params.get("datasource_type"))
+    record = datasources.get(kind)
     raw = params.get("policy")
     if raw is not None:
         if params.get("schedule") is not None or params.get("retention") is not None:
             raise policy.PolicyError("policy", "use either policy (the raw body) or schedule and retention, not both")
-        warnings = policy.validate_raw_body(raw)
+        warnings = policy.validate_raw_body(raw, ds=record)
         props = raw["properties"] if isinstance(raw.get("properties"), dict) else raw
         kinds = [str(item).lower() for item in props.get("datasourceTypes") or []]
         if kinds != [kind.lower()]:
@@ -86,8 +87,8 @@ def desired_from_params(params):
     if params.get("schedule") is None or params.get("retention") is None:
         missing = "schedule" if params.get("schedule") is None else "retention"
         raise policy.PolicyError(missing, "required with state=present unless the raw policy is given")
-    warnings = policy.validate_readable(params["schedule"], params["retention"])
-    return Desired(policy.readable_to_body(params["schedule"], params["retention"], kind), warnings)
+    warnings = policy.validate_readable(params["schedule"], params["retention"], ds=record)
+    return Desired(policy.readable_to_body(params["schedule"], params["retention"], kind, ds=record), warnings)
 
 
 def _without_resource_fields(props):
