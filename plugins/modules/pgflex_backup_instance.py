@@ -249,9 +249,8 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances 
 def argument_spec():
     return references.argument_spec(
         server=True,
+        policy=True,
         name=dict(type="str"),
-        policy_name=dict(type="str"),
-        policy_id=dict(type="str"),
         identity=dict(type="str", aliases=["user_assigned_identity_id"]),
         state=dict(type="str", choices=list(state.STATES), default="present"),
         validate=dict(type="bool", default=True),
