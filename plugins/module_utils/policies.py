@@ -4,7 +4,7 @@
 """Backup policies as Ansible resources: desired body from options, ensure_present / ensure_absent, results.
 
 The translation (readable form <-> API body, validation, comparison, retention preview) lives in
-policy.py; this file adds what a module needs around it: which options make the desired body, what the
+the policy/ package; this file adds what a module needs around it: which options make the desired body, what the
 result looks like, when to write, and how to explain the service's refusals. It takes the SDK client as
 an argument (``client.backup_policies``, ``client.backup_instances``), so unit tests drive it with a fake.
 
