@@ -34,7 +34,7 @@ API_VERSIONS = {
     SUBSCRIPTION.lower(): "2022-12-01",
 }
 
-_MANAGEMENT_GROUP_PREFIX = "/providers/Microsoft.Management/managementGroups/"
+MANAGEMENT_GROUP_PREFIX = "/providers/Microsoft.Management/managementGroups/"
 
 
 def api_version(resource_type):
@@ -134,7 +134,7 @@ def parse_resource_id(value):
     if lowered[0] == "providers":
         if len(segs) == 4 and lowered[1] == "microsoft.management" and lowered[2] == "managementgroups":
             parts.update(
-                kind="management_group", management_group=segs[3], name=segs[3], id=_MANAGEMENT_GROUP_PREFIX + segs[3]
+                kind="management_group", management_group=segs[3], name=segs[3], id=MANAGEMENT_GROUP_PREFIX + segs[3]
             )
             return parts
         raise ValueError(f"{value!r} is not a subscription, resource group, resource or management group id")

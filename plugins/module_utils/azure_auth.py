@@ -15,6 +15,8 @@ import os
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
+
 AUTH_SOURCES = ["auto", "env", "credential_file", "cli", "msi", "workload_identity"]
 CREDENTIAL_FILE = os.path.join("~", ".azure", "credentials")
 
@@ -37,7 +39,7 @@ def auth_argument_spec():
     )
 
 
-class AuthConfigError(ValueError):
+class AuthConfigError(InputError):
     """The options and environment do not describe a usable credential; the message says what to set."""
 
 

@@ -65,7 +65,6 @@ CONNECTION_TIMEOUT = 10
 READ_TIMEOUT = 120
 
 
-
 class BoundedRetryPolicy(RetryPolicy):
     """azure-core's retry policy, with a ceiling on the pause a Retry-After header may ask for."""
 
@@ -208,11 +207,9 @@ class AzureBackupModule:
     @property
     def session(self):
         if self._session is None:
-            try:
+            with self.input_errors():  # AuthConfigError, CloudConfigError
                 self._session = AzureSession(self.params, os.environ, _read_credential_file(),
                                              run_command=self.module.run_command)
-            except (azure_auth.AuthConfigError, azure_cloud.CloudConfigError) as exc:
-                self.fail(str(exc))
         return self._session
 
     @property
@@ -302,8 +299,6 @@ class AzureBackupModule:
             self.fail(str(exc), **exc.fail_kwargs())
         except azure_waits.WaitTimeout as exc:
             self.fail(str(exc), error_code="WaitTimeout")
-        except (azure_auth.AuthConfigError, azure_cloud.CloudConfigError) as exc:
-            self.fail(str(exc))
         except ClientAuthenticationError as exc:
             if getattr(exc, "response", None) is not None and getattr(exc, "status_code", None):
                 self.fail(**azure_errors.describe_http_error(exc, action))

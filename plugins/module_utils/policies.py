@@ -4,7 +4,7 @@
 """Backup policies as Ansible resources: desired body from options, ensure_present / ensure_absent, results.
 
 The translation (readable form <-> API body, validation, comparison, retention preview) lives in
-policy.py; this file adds what a module needs around it: which options make the desired body, what the
+the policy/ package; this file adds what a module needs around it: which options make the desired body, what the
 result looks like, when to write, and how to explain the service's refusals. It takes the SDK client as
 an argument (``client.backup_policies``, ``client.backup_instances``), so unit tests drive it with a fake.
 
@@ -71,11 +71,12 @@ def datasource_type(value):
 def desired_from_params(params):
     """The PUT body ``{"properties": ...}`` and the validation warnings; PolicyError names the option."""
     kind = datasource_type(params.get("datasource_type"))
+    record = datasources.get(kind)
     raw = params.get("policy")
     if raw is not None:
         if params.get("schedule") is not None or params.get("retention") is not None:
             raise policy.PolicyError("policy", "use either policy (the raw body) or schedule and retention, not both")
-        warnings = policy.validate_raw_body(raw)
+        warnings = policy.validate_raw_body(raw, ds=record)
         props = raw["properties"] if isinstance(raw.get("properties"), dict) else raw
         kinds = [str(item).lower() for item in props.get("datasourceTypes") or []]
         if kinds != [kind.lower()]:
@@ -86,8 +87,8 @@ def desired_from_params(params):
     if params.get("schedule") is None or params.get("retention") is None:
         missing = "schedule" if params.get("schedule") is None else "retention"
         raise policy.PolicyError(missing, "required with state=present unless the raw policy is given")
-    warnings = policy.validate_readable(params["schedule"], params["retention"])
-    return Desired(policy.readable_to_body(params["schedule"], params["retention"], kind), warnings)
+    warnings = policy.validate_readable(params["schedule"], params["retention"], ds=record)
+    return Desired(policy.readable_to_body(params["schedule"], params["retention"], kind, ds=record), warnings)
 
 
 def _without_resource_fields(props):

@@ -36,12 +36,14 @@ def server_argument_spec(multiple=False):
     return spec
 
 
-def argument_spec(vault=True, server=False, multiple=False, **options):
-    """A module's argspec: the vault options, the server options (``server``; lists with ``multiple``) and its own
-    ``options``."""
+def argument_spec(vault=True, server=False, multiple=False, policy=False, **options):
+    """A module's argspec: the vault options, the server options (``server``; lists with ``multiple``), the options
+    naming a policy of the vault (``policy``: policy_name, policy_id) and the module's own ``options``."""
     spec = vault_argument_spec() if vault else {}
     if server:
         spec.update(server_argument_spec(multiple))
+    if policy:
+        spec.update(policy_name=dict(type="str"), policy_id=dict(type="str"))
     spec.update(options)
     return spec
 

@@ -35,9 +35,6 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract i
 # new namespace would make reruns create duplicates instead of converging.
 ASSIGNMENT_NAME_NAMESPACE = uuid.UUID("697cf8ff-a555-5d5b-b709-ea95789dc0b7")
 
-ROLE_ASSIGNMENT_TYPE = arm.ROLE_ASSIGNMENT_TYPE
-ROLE_ASSIGNMENTS_API_VERSION = arm.api_version(arm.ROLE_ASSIGNMENT_TYPE)
-DEPLOYMENTS_API_VERSION = arm.api_version(arm.DEPLOYMENT_TYPE)
 RG_TEMPLATE_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 SUBSCRIPTION_TEMPLATE_SCHEMA = (
     "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#"
@@ -56,13 +53,11 @@ STATUSES = ("existing", "inherited", "missing")
 # The built-in roles that may write role assignments; named in the failure message.
 ROLE_ADMIN_ROLES = ("Owner", "User Access Administrator", "Role Based Access Control Administrator")
 
-STORAGE_ACCOUNT_TYPE = arm.STORAGE_ACCOUNT_TYPE
 
 _ROLE_DEFINITION_RE = re.compile(
     r"^(?:/subscriptions/[^/]+)?/providers/Microsoft\.Authorization/roleDefinitions/([^/]+)$", re.IGNORECASE
 )
 _ASSIGNMENT_SUFFIX = "/providers/microsoft.authorization/roleassignments/"
-_MANAGEMENT_GROUP_PREFIX = "/providers/Microsoft.Management/managementGroups/"
 
 
 class RoleAssignmentInputError(InputError):
@@ -96,7 +91,7 @@ def canonical_scope(scope):
 def _management_group_scope(value):
     if value.strip().startswith("/"):
         return canonical_scope(value)
-    return _MANAGEMENT_GROUP_PREFIX + value.strip()
+    return arm.MANAGEMENT_GROUP_PREFIX + value.strip()
 
 
 def _levels(parts, depth=None):
@@ -258,7 +253,7 @@ def required_assignments(datasource, principal_id, servers, operation, scope, st
     if "restore" in operations:
         if not storage_account_id:
             raise RoleAssignmentInputError("storage_account_id", "required when operation is restore")
-        storage = _parse_typed_id("storage_account_id", storage_account_id, STORAGE_ACCOUNT_TYPE, "storage account")
+        storage = _parse_typed_id("storage_account_id", storage_account_id, arm.STORAGE_ACCOUNT_TYPE, "storage account")
     if "backup" in operations and not server_parts:
         raise RoleAssignmentInputError("server_id", "at least one server is required when operation is backup")
 
@@ -511,8 +506,8 @@ def _deployment_target(scope):
 
 def _template_role_assignment(item, extension_scope, description):
     resource = {
-        "type": ROLE_ASSIGNMENT_TYPE,
-        "apiVersion": ROLE_ASSIGNMENTS_API_VERSION,
+        "type": arm.ROLE_ASSIGNMENT_TYPE,
+        "apiVersion": arm.api_version(arm.ROLE_ASSIGNMENT_TYPE),
         "name": item["name"],
     }
     if extension_scope:
@@ -589,7 +584,7 @@ def arm_template(missing_items, principal_id=None, description=None):
             target += "/resourceGroups/" + group["resource_group"]
         deployment = {
             "type": "Microsoft.Resources/deployments",
-            "apiVersion": DEPLOYMENTS_API_VERSION,
+            "apiVersion": arm.api_version(arm.DEPLOYMENT_TYPE),
             "name": f"role-assignments-{uuid.uuid5(ASSIGNMENT_NAME_NAMESPACE, scope_key(target))}",
             "subscriptionId": group["subscription_id"],
         }

@@ -50,7 +50,7 @@ options:
     type: str
     choices: [terminal, completed]
   wait_timeout:
-    description: Seconds to wait at most with O(wait_for).
+    description: Seconds to wait at most with O(wait_for). V(0) means do not wait.
     type: int
     default: 1800
 extends_documentation_fragment:

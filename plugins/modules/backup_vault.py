@@ -96,7 +96,7 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait at most when O(wait=true).
+    description: Seconds to wait at most when O(wait=true). V(0) means do not wait.
     type: int
     default: 600
 extends_documentation_fragment:

@@ -83,7 +83,9 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait at most for each long-running operation and for the protection state.
+    description:
+      - Seconds to wait at most for each long-running operation and for the protection state.
+      - V(0) means do not wait.
     type: int
     default: 600
 extends_documentation_fragment:
@@ -290,6 +292,7 @@ failed_servers:
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, references, server_list
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import lookup, state
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.decision import protection_action
@@ -298,9 +301,8 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.
 def argument_spec():
     return references.argument_spec(
         server=True,
+        policy=True,
         name=dict(type="str"),
-        policy_name=dict(type="str"),
-        policy_id=dict(type="str"),
         identity=dict(type="str", aliases=["user_assigned_identity_id"]),
         state=dict(type="str", choices=list(state.STATES), default="present"),
         validate=dict(type="bool", default=True),
@@ -360,7 +362,7 @@ def main():
     if identity and identity != "system_assigned":
         try:
             arm.parse_typed_id(identity, arm.USER_ASSIGNED_IDENTITY_TYPE, "identity")
-        except references.ReferenceInputError as exc:
+        except InputError as exc:
             azure.fail(str(exc) + " Use system_assigned for the vault's system-assigned identity.", option="identity")
     if params["servers"] is not None:
         run_list(azure)

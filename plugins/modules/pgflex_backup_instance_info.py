@@ -129,9 +129,8 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances 
 def argument_spec():
     return references.argument_spec(
         server=True,
+        policy=True,
         name=dict(type="str"),
-        policy_name=dict(type="str"),
-        policy_id=dict(type="str"),
         include_jobs=dict(type="bool", default=True),
         include_recovery_points=dict(type="bool", default=True),
         list_recovery_points=dict(type="bool", default=False),

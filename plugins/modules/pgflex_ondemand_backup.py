@@ -33,7 +33,9 @@ options:
     type: bool
     default: false
   wait_timeout:
-    description: Seconds to wait at most for the trigger and, with O(wait=true), for the job.
+    description:
+      - Seconds to wait at most for the trigger and, with O(wait=true), for the job.
+      - V(0) means do not wait (the job is found among the vault's newest on-demand jobs).
     type: int
     default: 1800
 extends_documentation_fragment:

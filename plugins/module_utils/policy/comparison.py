@@ -22,6 +22,7 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.voc
     WEEKS_OF_MONTH,
     PolicyError,
     _record,
+    record_of,
 )
 
 
@@ -46,7 +47,7 @@ def _drop_empty(mapping):
     return dict((key, value) for key, value in mapping.items() if value not in (None, [], {}, ""))
 
 
-def normalize_body(body, semantic=False):
+def normalize_body(body, semantic=False, ds=None):
     """Canonical policy properties for comparison and display.
 
     Unwraps ``properties``; keeps only the fields of the API model (drops ``tagInfo.id``/``eTag`` and
@@ -56,37 +57,39 @@ def normalize_body(body, semantic=False):
     form: durations to months and days (``P1Y`` == ``P12M``), repeating intervals to weekday, wall-clock
     time and period in the policy's time zone, the time zone to its IANA name.
     """
+    ds = ds or record_of(body)
     props = _properties(body)
     out = {
         "objectType": _canon(props.get("objectType"), OBJECT_TYPES),
         "datasourceTypes": sorted(
-            _canon(kind, (_record().arm_type,)) for kind in props.get("datasourceTypes") or []
+            _canon(kind, (_record(ds=ds).arm_type,)) for kind in props.get("datasourceTypes") or []
         ),
         "policyRules": sorted(
-            (_normalize_rule(rule, semantic) for rule in props.get("policyRules") or []),
+            (_normalize_rule(rule, semantic, ds=ds) for rule in props.get("policyRules") or []),
             key=lambda rule: (str(rule.get("objectType")), str(rule.get("name")).lower()),
         ),
     }
     return _drop_empty(out)
 
 
-def bodies_equal(desired, current):
+def bodies_equal(desired, current, ds=None):
     """True when the service's policy ``current`` already is ``desired`` (see normalize_body)."""
-    return normalize_body(desired, semantic=True) == normalize_body(current, semantic=True)
+    ds = ds or record_of(desired)
+    return normalize_body(desired, semantic=True, ds=ds) == normalize_body(current, semantic=True, ds=ds)
 
 
-def _normalize_rule(rule, semantic):
+def _normalize_rule(rule, semantic, ds=None):
     if not isinstance(rule, dict):
         return rule
     kind = _canon(rule.get("objectType"), OBJECT_TYPES)
     out = {
-        "name": _canon(rule.get("name"), tuple(_record().tag_priorities) + (_record().backup_rule_name,)),
+        "name": _canon(rule.get("name"), tuple(_record(ds=ds).tag_priorities) + (_record(ds=ds).backup_rule_name,)),
         "objectType": kind,
     }
     if kind == "AzureRetentionRule":
         out["isDefault"] = bool(rule.get("isDefault"))
         out["lifecycles"] = _sorted_json(
-            _normalize_lifecycle(cycle, semantic) for cycle in rule.get("lifecycles") or []
+            _normalize_lifecycle(cycle, semantic, ds=ds) for cycle in rule.get("lifecycles") or []
         )
     elif kind == "AzureBackupRule":
         params = rule.get("backupParameters") or {}
@@ -97,7 +100,7 @@ def _normalize_rule(rule, semantic):
             }
         )
         out["dataStore"] = _normalize_datastore(rule.get("dataStore"))
-        out["trigger"] = _normalize_trigger(rule.get("trigger") or {}, semantic)
+        out["trigger"] = _normalize_trigger(rule.get("trigger") or {}, semantic, ds=ds)
     else:
         out.update((key, value) for key, value in rule.items() if key not in out)
     return _drop_empty(out)
@@ -113,9 +116,9 @@ def _normalize_datastore(store):
     )
 
 
-def _normalize_duration(text, semantic):
+def _normalize_duration(text, semantic, ds=None):
     try:
-        duration = parse_duration(text, maximum=None)
+        duration = parse_duration(text, maximum=None, ds=ds)
     except PolicyError:
         return text
     if semantic:
@@ -123,7 +126,7 @@ def _normalize_duration(text, semantic):
     return str(duration)
 
 
-def _normalize_lifecycle(cycle, semantic):
+def _normalize_lifecycle(cycle, semantic, ds=None):
     delete_after = cycle.get("deleteAfter") or {}
     copies = []
     for setting in cycle.get("targetDataStoreCopySettings") or []:
@@ -135,7 +138,7 @@ def _normalize_lifecycle(cycle, semantic):
                     "copyAfter": _drop_empty(
                         {
                             "objectType": _canon(copy_after.get("objectType"), OBJECT_TYPES),
-                            "duration": _normalize_duration(copy_after.get("duration"), semantic),
+                            "duration": _normalize_duration(copy_after.get("duration"), semantic, ds=ds),
                         }
                     ),
                 }
@@ -146,7 +149,7 @@ def _normalize_lifecycle(cycle, semantic):
             "deleteAfter": _drop_empty(
                 {
                     "objectType": _canon(delete_after.get("objectType"), OBJECT_TYPES),
-                    "duration": _normalize_duration(delete_after.get("duration"), semantic),
+                    "duration": _normalize_duration(delete_after.get("duration"), semantic, ds=ds),
                 }
             ),
             "sourceDataStore": _normalize_datastore(cycle.get("sourceDataStore")),
@@ -155,7 +158,7 @@ def _normalize_lifecycle(cycle, semantic):
     )
 
 
-def _normalize_trigger(trigger, semantic):
+def _normalize_trigger(trigger, semantic, ds=None):
     kind = _canon(trigger.get("objectType"), OBJECT_TYPES)
     out = {"objectType": kind}
     schedule = trigger.get("schedule") or {}
@@ -167,9 +170,9 @@ def _normalize_trigger(trigger, semantic):
             zone = resolve_time_zone(zone_name)
         except PolicyError:
             zone = None  # kept as written; times are compared in the intervals' own offsets
-    elif _all_utc(texts):
+    elif _all_utc(texts, ds=ds):
         zone = resolve_time_zone("UTC")  # no time zone and UTC times: the same schedule as timeZone UTC
-    intervals = [_normalize_interval(text, zone, semantic) for text in texts]
+    intervals = [_normalize_interval(text, zone, semantic, ds=ds) for text in texts]
     if semantic:
         zone_key = zone.iana_name if zone else zone_name
     else:
@@ -178,18 +181,19 @@ def _normalize_trigger(trigger, semantic):
     tags = trigger.get("taggingCriteria") or []
     if isinstance(tags, list):
         out["taggingCriteria"] = sorted(
-            (_normalize_tag(tag) for tag in tags), key=lambda tag: str(tag.get("tagInfo", {}).get("tagName")).lower()
+            (_normalize_tag(tag, ds=ds) for tag in tags),
+            key=lambda tag: str(tag.get("tagInfo", {}).get("tagName")).lower(),
         )
     else:  # AdhocBasedTriggerContext carries one object
-        out["taggingCriteria"] = _normalize_tag(tags)
+        out["taggingCriteria"] = _normalize_tag(tags, ds=ds)
     return _drop_empty(out)
 
 
-def _all_utc(texts):
+def _all_utc(texts, ds=None):
     """True when every interval parses and starts at offset zero (a schedule without timeZone reads as UTC)."""
     for text in texts:
         try:
-            start, _period = _parse_interval(text, None, "interval")
+            start, _period = _parse_interval(text, None, "interval", ds=ds)
         except PolicyError:
             return False
         if start.utcoffset():
@@ -197,9 +201,9 @@ def _all_utc(texts):
     return True
 
 
-def _normalize_interval(text, zone, semantic):
+def _normalize_interval(text, zone, semantic, ds=None):
     try:
-        start, period = _parse_interval(text, zone.tzinfo if zone else None, "interval")
+        start, period = _parse_interval(text, zone.tzinfo if zone else None, "interval", ds=ds)
     except PolicyError:
         return text
     if not semantic:
@@ -208,14 +212,14 @@ def _normalize_interval(text, zone, semantic):
     return "{0} {1} {2}".format(DAYS_OF_WEEK[(local.weekday() + 1) % 7], local.strftime("%H:%M:%S.%f"), period)
 
 
-def _normalize_tag(tag):
+def _normalize_tag(tag, ds=None):
     tag = tag or {}
     info = tag.get("tagInfo") or {}
     priority = tag.get("taggingPriority")
     if isinstance(priority, str) and priority.strip().isdigit():
         priority = int(priority)
     out = {
-        "tagInfo": {"tagName": _canon(info.get("tagName"), tuple(_record().tag_priorities))},
+        "tagInfo": {"tagName": _canon(info.get("tagName"), tuple(_record(ds=ds).tag_priorities))},
         "taggingPriority": priority,
         "isDefault": bool(tag.get("isDefault")),
         "criteria": _sorted_json(_normalize_criterion(criterion) for criterion in tag.get("criteria") or []),

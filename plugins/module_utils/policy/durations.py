@@ -54,11 +54,11 @@ class Duration(namedtuple("Duration", ["years", "months", "weeks", "days"])):
 _RECORD_MAXIMUM = "the datasource's maximum retention"
 
 
-def parse_duration(text, field="duration", maximum=_RECORD_MAXIMUM):
+def parse_duration(text, field="duration", maximum=_RECORD_MAXIMUM, ds=None):
     """Parse ``PnYnMnWnD`` (case-insensitive) into a Duration; reject time parts, zero and more than ``maximum``
     (by default the record's ``max_retention_years``; None: no maximum)."""
     if maximum is _RECORD_MAXIMUM:
-        maximum = Duration(_record().max_retention_years, 0, 0, 0)
+        maximum = Duration(_record(ds=ds).max_retention_years, 0, 0, 0)
     if isinstance(text, Duration):
         duration = text
     else:
@@ -87,14 +87,14 @@ def parse_duration(text, field="duration", maximum=_RECORD_MAXIMUM):
     return duration
 
 
-def add_duration(when, duration):
+def add_duration(when, duration, ds=None):
     """Return ``when`` + ``duration``: calendar months and years (day clamped to month end), then days.
 
     Arithmetic is on the wall clock of ``when``'s time zone; a result in a daylight-saving gap is moved
     to the next valid time.
     """
     if isinstance(duration, str):
-        duration = parse_duration(duration, maximum=None)
+        duration = parse_duration(duration, maximum=None, ds=ds)
     months = when.month - 1 + duration.total_months
     year = when.year + months // 12
     month = months % 12 + 1
@@ -133,7 +133,7 @@ def _parse_datetime(text, tzinfo):
     return when.replace(tzinfo=timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6]))))
 
 
-def _parse_interval(text, tzinfo, field):
+def _parse_interval(text, tzinfo, field, ds=None):
     """``R/<start>/<period>`` -> (aware start, canonical period); a start without offset is in ``tzinfo``."""
     match = _INTERVAL_RE.match(text.strip()) if isinstance(text, str) else None
     start = _parse_datetime(match.group(1), tzinfo) if match else None
@@ -143,5 +143,5 @@ def _parse_interval(text, tzinfo, field):
         )
     period = match.group(2).upper()
     if _DURATION_RE.match(period):
-        period = str(parse_duration(period, field, maximum=None))
+        period = str(parse_duration(period, field, maximum=None, ds=ds))
     return start, period

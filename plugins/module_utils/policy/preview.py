@@ -22,9 +22,9 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.sch
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.vocabulary import PolicyError
 
 
-def next_scheduled_backups(policy, after, count=1):
+def next_scheduled_backups(policy, after, count=1, ds=None):
     """The next ``count`` scheduled backup times at or after ``after`` (policy: body or readable form)."""
-    model = _model(_as_body(policy))
+    model = _model(_as_body(policy, ds=ds), ds=ds)
     after = _aware(after, "after")
     times = []
     window_start = max(after, min(model.starts))
@@ -35,24 +35,24 @@ def next_scheduled_backups(policy, after, count=1):
     return times[:count]
 
 
-def simulate_backups(policy, protected_since, until, failures=()):
+def simulate_backups(policy, protected_since, until, failures=(), ds=None):
     """Recovery points of the scheduled backups in [protected_since, until): ``[(time, tag, expires)]``.
 
     ``failures``: scheduled times whose backup fails (no recovery point, and it is not the first of its
     period). Times are aware datetimes in the policy's time zone.
     """
-    model = _model(_as_body(policy))
-    return _simulate(model, _aware(protected_since, "protected_since"), _aware(until, "until"), failures)
+    model = _model(_as_body(policy, ds=ds), ds=ds)
+    return _simulate(model, _aware(protected_since, "protected_since"), _aware(until, "until"), failures, ds=ds)
 
 
-def _as_body(policy):
+def _as_body(policy, ds=None):
     """Accept a body, its properties, or the readable form ``{"schedule": ..., "retention": ...}``."""
     if isinstance(policy, dict) and "schedule" in policy and "retention" in policy:
-        return readable_to_body(policy["schedule"], policy["retention"])
+        return readable_to_body(policy["schedule"], policy["retention"], ds=ds)
     return policy
 
 
-def retention_preview(policy, start, horizon=None, protected_since=None, failures=()):
+def retention_preview(policy, start, horizon=None, protected_since=None, failures=(), ds=None):
     """What the policy keeps, and for how long: one entry per scheduled backup, and the steady state.
 
     ``policy``: body (or its properties) or readable form. ``start``: aware datetime; the preview lists
@@ -73,7 +73,7 @@ def retention_preview(policy, start, horizon=None, protected_since=None, failure
       ``steady_state_at`` (counts change only at backups and expiries, and each one is checked): a P12M
       window holds one point more or fewer depending on where the first Sundays of the months fall.
     """
-    model = _model(_as_body(policy))
+    model = _model(_as_body(policy, ds=ds), ds=ds)
     start = _aware(start, "start")
     since = _aware(protected_since, "protected_since") if protected_since is not None else start
     if since > start:
@@ -85,21 +85,21 @@ def retention_preview(policy, start, horizon=None, protected_since=None, failure
     if isinstance(horizon, datetime):
         end = _aware(horizon, "horizon")
     else:
-        end = add_duration(next_backup, parse_duration(horizon, "horizon", maximum=None))
+        end = add_duration(next_backup, parse_duration(horizon, "horizon", maximum=None, ds=ds), ds=ds)
 
     longest = max(
         (duration for durations in model.durations.values() for duration in durations),
         key=lambda duration: duration.nominal_days(),
     )
-    steady_from = add_duration(_first_time(model, since).astimezone(tzinfo), longest)
-    simulate_until = add_duration(steady_from, Duration(1, 0, 1, 0))
-    points = _simulate(model, since, max(end, simulate_until), failures)
+    steady_from = add_duration(_first_time(model, since).astimezone(tzinfo), longest, ds=ds)
+    simulate_until = add_duration(steady_from, Duration(1, 0, 1, 0), ds=ds)
+    points = _simulate(model, since, max(end, simulate_until), failures, ds=ds)
 
     steady_points = [when for when, _tag, _expires in points if when >= steady_from]
     if not steady_points:
         raise PolicyError("failures", "every backup of the simulated period failed")
     steady_at = steady_points[0]
-    range_end = add_duration(steady_at, Duration(1, 0, 0, 0))
+    range_end = add_duration(steady_at, Duration(1, 0, 0, 0), ds=ds)
     names = [tag.name for tag in model.tags]
     steady = dict((name, 0) for name in names)
     for when, tag, expires in points:

@@ -7,6 +7,7 @@ import re
 from collections import namedtuple
 from datetime import datetime
 
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import datasources
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.comparison import _all_utc, normalize_body
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.durations import (
     Duration,
@@ -34,6 +35,7 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.voc
     _datastore,
     _priority,
     _record,
+    record_of,
 )
 
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -59,13 +61,13 @@ _ALLOWED_CRITERIA = {
 }
 
 
-def validate_readable(schedule, retention):
+def validate_readable(schedule, retention, ds=None):
     """Check the readable form; raise PolicyError on the first error, return the list of warnings."""
-    return _plan(schedule, retention).warnings
+    return _plan(schedule, retention, ds=ds).warnings
 
 
-def _plan(schedule, retention):
-    days, hour, minute, zone = _parse_schedule(schedule)
+def _plan(schedule, retention, ds=None):
+    days, hour, minute, zone = _parse_schedule(schedule, ds=ds)
     if not isinstance(retention, dict):
         raise PolicyError("retention", "expected a dictionary with at least a default rule")
     for key, value in retention.items():
@@ -80,13 +82,13 @@ def _plan(schedule, retention):
     rules = []
     for key, tag in RULE_TAGS:
         if retention.get(key) is not None:
-            rules.append(_parse_rule(key, tag, retention[key], days))
+            rules.append(_parse_rule(key, tag, retention[key], days, ds=ds))
     plan = Plan(days, hour, minute, zone, tuple(rules), [])
-    plan.warnings.extend(_shadow_warnings(plan))
+    plan.warnings.extend(_shadow_warnings(plan, ds=ds))
     return plan
 
 
-def _parse_schedule(schedule):
+def _parse_schedule(schedule, ds=None):
     if not isinstance(schedule, dict):
         raise PolicyError("schedule", "expected a dictionary with days_of_week and time")
     for key, value in schedule.items():
@@ -97,7 +99,7 @@ def _parse_schedule(schedule):
         raise PolicyError(
             "schedule.frequency",
             "{0!r} is not supported: {1} backups run on a weekly schedule (one or more days of the week)".format(
-                frequency, _record().label
+                frequency, _record(ds=ds).label
             ),
         )
     days = _choices(schedule.get("days_of_week"), DAYS_OF_WEEK, "schedule.days_of_week", "a day of the week")
@@ -111,7 +113,7 @@ def _parse_schedule(schedule):
     return days, int(match.group(1)), int(match.group(2)), zone
 
 
-def _parse_rule(key, tag, rule, scheduled_days):
+def _parse_rule(key, tag, rule, scheduled_days, ds=None):
     field = "retention.{0}".format(key)
     if not isinstance(rule, dict):
         raise PolicyError(field, "expected a dictionary with a duration")
@@ -124,7 +126,7 @@ def _parse_rule(key, tag, rule, scheduled_days):
             )
     if rule.get("duration") is None:
         raise PolicyError(field + ".duration", "required, for example P12W")
-    duration = parse_duration(rule["duration"], field + ".duration")
+    duration = parse_duration(rule["duration"], field + ".duration", ds=ds)
     if key == "default":
         return Rule(tag, duration, None)
 
@@ -223,20 +225,22 @@ def _days_of_month(values, field):
     return tuple(sorted(seen, key=lambda day: 99 if day == "Last" else day))
 
 
-def _shadow_warnings(plan):
+def _shadow_warnings(plan, ds=None):
     """Warn when a higher-priority rule keeps shorter than a lower-priority rule it takes backups from."""
     rules = [rule for rule in plan.rules if rule.tag != "Default"]
     if len(rules) < 2:
         return []
-    body = _body_from_plan(plan, _record().arm_type)
-    model = _model(body)
+    body = _body_from_plan(plan, _record(ds=ds).arm_type, ds=ds)
+    model = _model(body, ds=ds)
     start = datetime(REFERENCE_SUNDAY.year, REFERENCE_SUNDAY.month, REFERENCE_SUNDAY.day, tzinfo=model.zone.tzinfo)
-    times = _scheduled_times(model, start, add_duration(start, Duration(8, 0, 0, 0)))
+    times = _scheduled_times(model, start, add_duration(start, Duration(8, 0, 0, 0), ds=ds))
     matches = _all_matches(model, times)
     warnings = []
-    for high in sorted(rules, key=_priority):
-        for low in sorted(rules, key=_priority):
-            if _priority(high) >= _priority(low) or high.duration.nominal_days() >= low.duration.nominal_days():
+    by_priority = sorted(rules, key=lambda rule: _priority(rule, ds=ds))
+    for high in by_priority:
+        for low in by_priority:
+            if _priority(high, ds=ds) >= _priority(low, ds=ds) or \
+                    high.duration.nominal_days() >= low.duration.nominal_days():
                 continue
             if any(high.tag in tags and low.tag in tags for tags in matches):
                 warnings.append(
@@ -254,15 +258,16 @@ def _shadow_warnings(plan):
     return warnings
 
 
-def readable_to_body(schedule, retention, datasource_type=None):
+def readable_to_body(schedule, retention, datasource_type=None, ds=None):
     """Build the policy resource body ``{"properties": {...}}`` for a PUT; raise PolicyError if invalid."""
-    record = _record()
+    record = _record(ds=ds or (datasources.get(datasource_type) if isinstance(datasource_type, str) else None))
+    ds = record
     if datasource_type is not None and not (isinstance(datasource_type, str) and record.is_type(datasource_type)):
         raise PolicyError("datasource_type", "only {0} ({1}) is supported".format(record.arm_type, record.label))
-    return _body_from_plan(_plan(schedule, retention), record.arm_type)
+    return _body_from_plan(_plan(schedule, retention, ds=ds), record.arm_type, ds=ds)
 
 
-def _body_from_plan(plan, datasource_type):
+def _body_from_plan(plan, datasource_type, ds=None):
     intervals = []
     for day in plan.days:
         local = datetime(
@@ -273,14 +278,14 @@ def _body_from_plan(plan, datasource_type):
             plan.minute,
             tzinfo=plan.zone.tzinfo,
         )
-        intervals.append("R/{0}/{1}".format(_isoformat(local), _record().schedule_periods[0]))
+        intervals.append("R/{0}/{1}".format(_isoformat(local), _record(ds=ds).schedule_periods[0]))
     tagging = []
     retention_rules = []
     for rule in plan.rules:
         is_default = rule.tag == "Default"
         tag = {
             "tagInfo": {"tagName": rule.tag},
-            "taggingPriority": _record().tag_priorities[rule.tag],
+            "taggingPriority": _record(ds=ds).tag_priorities[rule.tag],
             "isDefault": is_default,
         }
         if not is_default:
@@ -299,17 +304,17 @@ def _body_from_plan(plan, datasource_type):
                 "lifecycles": [
                     {
                         "deleteAfter": {"objectType": "AbsoluteDeleteOption", "duration": str(rule.duration)},
-                        "sourceDataStore": _datastore(_record().datastore_type),
+                        "sourceDataStore": _datastore(_record(ds=ds).datastore_type),
                         "targetDataStoreCopySettings": [],
                     }
                 ],
             }
         )
     backup_rule = {
-        "name": _record().backup_rule_name,
+        "name": _record(ds=ds).backup_rule_name,
         "objectType": "AzureBackupRule",
-        "backupParameters": {"objectType": "AzureBackupParams", "backupType": _record().backup_type},
-        "dataStore": _datastore(_record().datastore_type),
+        "backupParameters": {"objectType": "AzureBackupParams", "backupType": _record(ds=ds).backup_type},
+        "dataStore": _datastore(_record(ds=ds).datastore_type),
         "trigger": {
             "objectType": "ScheduleBasedTriggerContext",
             "schedule": {"repeatingTimeIntervals": intervals, "timeZone": plan.zone.azure_name},
@@ -325,15 +330,16 @@ def _body_from_plan(plan, datasource_type):
     }
 
 
-def body_to_readable(body):
+def body_to_readable(body, ds=None):
     """Express a policy body readably: ``{"custom": False, "schedule": ..., "retention": ...}``.
 
     When the body uses something the readable form cannot express (archive copies, other criteria, other
     rule names or priorities, several times a day, ...), return ``{"custom": True, "reason": ...,
     "schedule": None, "retention": None}``; such a policy can still be managed with the raw ``policy``.
     """
+    ds = ds or record_of(body)
     try:
-        schedule, retention = _readable(normalize_body(body))
+        schedule, retention = _readable(normalize_body(body, ds=ds), ds=ds)
     except _NotReadable as error:
         return {"custom": True, "reason": str(error), "schedule": None, "retention": None}
     return {"custom": False, "schedule": schedule, "retention": retention}
@@ -343,10 +349,10 @@ class _NotReadable(Exception):
     pass
 
 
-def _readable(props):
+def _readable(props, ds=None):
     if props.get("objectType") != "BackupPolicy":
         raise _NotReadable("objectType is {0!r}, not BackupPolicy".format(props.get("objectType")))
-    if props.get("datasourceTypes") != [_record().arm_type]:
+    if props.get("datasourceTypes") != [_record(ds=ds).arm_type]:
         raise _NotReadable("datasourceTypes is {0!r}".format(props.get("datasourceTypes")))
     rules = props.get("policyRules", [])
     backup_rules = [rule for rule in rules if rule.get("objectType") == "AzureBackupRule"]
@@ -355,33 +361,33 @@ def _readable(props):
         raise _NotReadable("expected one backup rule and retention rules only")
     backup = backup_rules[0]
     expected = {
-        "name": _record().backup_rule_name,
+        "name": _record(ds=ds).backup_rule_name,
         "objectType": "AzureBackupRule",
-        "backupParameters": {"objectType": "AzureBackupParams", "backupType": _record().backup_type},
-        "dataStore": _datastore(_record().datastore_type),
+        "backupParameters": {"objectType": "AzureBackupParams", "backupType": _record(ds=ds).backup_type},
+        "dataStore": _datastore(_record(ds=ds).datastore_type),
     }
     if {key: backup.get(key) for key in expected} != expected:
         raise _NotReadable(
             "the backup rule is not a {0} {1} backup to the {2} named {3}".format(
-                _record().schedule_periods[0], _record().backup_type, _record().datastore_type,
-                _record().backup_rule_name
+                _record(ds=ds).schedule_periods[0], _record(ds=ds).backup_type, _record(ds=ds).datastore_type,
+                _record(ds=ds).backup_rule_name
             )
         )
     trigger = backup.get("trigger", {})
     if trigger.get("objectType") != "ScheduleBasedTriggerContext":
         raise _NotReadable("the trigger is not schedule based")
-    schedule = _readable_schedule(trigger.get("schedule", {}))
+    schedule = _readable_schedule(trigger.get("schedule", {}), ds=ds)
 
     durations = {}
     for rule in retention_rules:
         name = rule.get("name")
-        if name not in _record().tag_priorities or bool(rule.get("isDefault")) != (name == "Default"):
+        if name not in _record(ds=ds).tag_priorities or bool(rule.get("isDefault")) != (name == "Default"):
             raise _NotReadable("retention rule {0!r} is not one of Default, Weekly, Monthly, Yearly".format(name))
         lifecycles = rule.get("lifecycles", [])
         if (
             len(lifecycles) != 1
             or set(lifecycles[0]) != {"deleteAfter", "sourceDataStore"}
-            or lifecycles[0]["sourceDataStore"] != _datastore(_record().datastore_type)
+            or lifecycles[0]["sourceDataStore"] != _datastore(_record(ds=ds).datastore_type)
             or lifecycles[0]["deleteAfter"].get("objectType") != "AbsoluteDeleteOption"
         ):
             raise _NotReadable("retention rule {0} has copies to another data store or other lifecycles".format(name))
@@ -397,10 +403,10 @@ def _readable(props):
         name = tag["tagInfo"]["tagName"]
         if bool(tag.get("isDefault")) != (name == "Default"):
             raise _NotReadable("tag {0} has isDefault {1}".format(name, bool(tag.get("isDefault"))))
-        if tag.get("taggingPriority") != _record().tag_priorities[name]:
+        if tag.get("taggingPriority") != _record(ds=ds).tag_priorities[name]:
             raise _NotReadable(
                 "tag {0} has priority {1}, not {2}".format(
-                    name, tag.get("taggingPriority"), _record().tag_priorities[name]
+                    name, tag.get("taggingPriority"), _record(ds=ds).tag_priorities[name]
                 )
             )
         rule = {"duration": durations[name]}
@@ -408,17 +414,17 @@ def _readable(props):
             if tag.get("criteria"):
                 raise _NotReadable("the Default tag has criteria")
         else:
-            rule.update(_readable_criteria(name, tag.get("criteria", []), schedule))
+            rule.update(_readable_criteria(name, tag.get("criteria", []), schedule, ds=ds))
         retention[RULE_OF_TAG[name]] = rule
     retention = dict((key, retention[key]) for key, _tag in RULE_TAGS if key in retention)
     return schedule, retention
 
 
-def _readable_schedule(schedule):
+def _readable_schedule(schedule, ds=None):
     intervals = schedule.get("repeatingTimeIntervals", [])
     zone_name = schedule.get("timeZone")
     if zone_name is None:
-        if not _all_utc(intervals):
+        if not _all_utc(intervals, ds=ds):
             raise _NotReadable("the schedule has no timeZone and its times are not in UTC")
         zone_name = "UTC"
     try:
@@ -429,10 +435,10 @@ def _readable_schedule(schedule):
     times = set()
     for text in intervals:
         try:
-            start, period = _parse_interval(text, zone.tzinfo, "schedule")
+            start, period = _parse_interval(text, zone.tzinfo, "schedule", ds=ds)
         except PolicyError as error:
             raise _NotReadable(error.message) from None
-        if period != _record().schedule_periods[0]:
+        if period != _record(ds=ds).schedule_periods[0]:
             raise _NotReadable("the schedule repeats every {0}, not weekly".format(period))
         local = start.astimezone(zone.tzinfo)
         days.append(DAYS_OF_WEEK[(local.weekday() + 1) % 7])
@@ -449,7 +455,7 @@ def _readable_schedule(schedule):
     }
 
 
-def _readable_criteria(tag, criteria, schedule):
+def _readable_criteria(tag, criteria, schedule, ds=None):
     """Map one API criterion back to the readable keys, exactly inverting readable_to_body()."""
     if len(criteria) != 1:
         raise _NotReadable("tag {0} has {1} criteria, expected one".format(tag, len(criteria)))
@@ -471,23 +477,24 @@ def _readable_criteria(tag, criteria, schedule):
             "tag {0} uses criteria the readable form does not have: {1}".format(tag, ", ".join(sorted(criterion)))
         )
     try:
-        _parse_rule(RULE_OF_TAG[tag], tag, dict(readable, duration="P1D"), tuple(schedule["days_of_week"]))
+        _parse_rule(RULE_OF_TAG[tag], tag, dict(readable, duration="P1D"), tuple(schedule["days_of_week"]), ds=ds)
     except PolicyError as error:
         raise _NotReadable("tag {0}: {1}".format(tag, error.message)) from None
     return readable
 
 
-def policy_diff(before_body, after_body):
+def policy_diff(before_body, after_body, ds=None):
     """``{"before": ..., "after": ...}`` for diff mode: readable forms, or normalised bodies if either is custom.
 
     ``None`` stands for an absent policy and shows as ``{}``.
     """
-    before = body_to_readable(before_body) if before_body else None
-    after = body_to_readable(after_body) if after_body else None
+    ds = ds or record_of(before_body or after_body or {})
+    before = body_to_readable(before_body, ds=ds) if before_body else None
+    after = body_to_readable(after_body, ds=ds) if after_body else None
     if (before and before["custom"]) or (after and after["custom"]):
         return {
-            "before": normalize_body(before_body) if before_body else {},
-            "after": normalize_body(after_body) if after_body else {},
+            "before": normalize_body(before_body, ds=ds) if before_body else {},
+            "after": normalize_body(after_body, ds=ds) if after_body else {},
         }
     return {
         "before": {"schedule": before["schedule"], "retention": before["retention"]} if before else {},

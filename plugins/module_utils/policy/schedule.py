@@ -25,6 +25,7 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.voc
     WEEKS_OF_MONTH,
     PolicyError,
     _record,
+    record_of,
 )
 
 Model = namedtuple("Model", ["zone", "slots", "starts", "tags", "durations"])
@@ -33,9 +34,10 @@ Model = namedtuple("Model", ["zone", "slots", "starts", "tags", "durations"])
 Tag = namedtuple("Tag", ["name", "priority", "is_default", "criteria"])
 
 
-def _model(body):
+def _model(body, ds=None):
     """What the simulation needs from a policy body: zone, weekly slots, tags by priority, durations."""
-    props = normalize_body(body)
+    ds = ds or record_of(body)
+    props = normalize_body(body, ds=ds)
     backup = [rule for rule in props.get("policyRules", []) if rule.get("objectType") == "AzureBackupRule"]
     if len(backup) != 1:
         raise PolicyError("policy", "the policy needs exactly one AzureBackupRule to simulate its schedule")
@@ -49,8 +51,8 @@ def _model(body):
             zone = None
     slots, starts = set(), []
     for text in schedule.get("repeatingTimeIntervals", []):
-        start, period = _parse_interval(text, zone.tzinfo if zone else None, "policy.repeatingTimeIntervals")
-        if period != _record().schedule_periods[0]:
+        start, period = _parse_interval(text, zone.tzinfo if zone else None, "policy.repeatingTimeIntervals", ds=ds)
+        if period != _record(ds=ds).schedule_periods[0]:
             raise PolicyError(
                 "policy.repeatingTimeIntervals", "only weekly schedules can be previewed, got {0}".format(text)
             )
@@ -69,6 +71,7 @@ def _model(body):
                     cycle.get("deleteAfter", {}).get("duration"),
                     "policy.{0}.duration".format(rule["name"]),
                     maximum=None,
+                    ds=ds,
                 )
                 for cycle in rule.get("lifecycles", [])
             ]
@@ -178,7 +181,7 @@ def _all_matches(model, times):
     return result
 
 
-def _simulate(model, since, until, failures=()):
+def _simulate(model, since, until, failures=(), ds=None):
     failed = set(_aware(when, "failures").astimezone(timezone.utc) for when in failures)
     times = [when for when in _scheduled_times(model, since, until) if when.astimezone(timezone.utc) not in failed]
     points = []
@@ -186,7 +189,7 @@ def _simulate(model, since, until, failures=()):
         when = times[index]
         tag = tags[0]  # model.tags is sorted by priority: the first match wins; the default tag always matches
         # Expiry is computed on the UTC instant, as the service stores and reports recovery point expiry in UTC.
-        expires = max(add_duration(when.astimezone(timezone.utc), duration) for duration in model.durations[tag])
+        expires = max(add_duration(when.astimezone(timezone.utc), duration, ds=ds) for duration in model.durations[tag])
         points.append((when, tag, expires))
     return points
 

@@ -11,22 +11,27 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.dur
     parse_duration,
 )
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.timezones import resolve_time_zone
-from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.vocabulary import PolicyError, _record
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.vocabulary import (
+    PolicyError,
+    _record,
+    record_of,
+)
 
 
-def validate_raw_body(body, field="policy"):
+def validate_raw_body(body, field="policy", ds=None):
     """Structural checks of an expert's raw policy body before any write; return warnings, raise PolicyError."""
     if not isinstance(body, dict):
         raise PolicyError(field, "expected a dictionary (the policy resource body or its properties)")
     if isinstance(body.get("properties"), dict):
         field += ".properties"
     props = _properties(body)
+    ds = ds or record_of(body)
     warnings = []
     if str(props.get("objectType", "")).lower() != "backuppolicy":
         raise PolicyError(field + ".objectType", "must be BackupPolicy, got {0!r}".format(props.get("objectType")))
     kinds = props.get("datasourceTypes")
-    if not isinstance(kinds, list) or _record().arm_type.lower() not in [str(kind).lower() for kind in kinds]:
-        raise PolicyError(field + ".datasourceTypes", "must contain {0}".format(_record().arm_type))
+    if not isinstance(kinds, list) or _record(ds=ds).arm_type.lower() not in [str(kind).lower() for kind in kinds]:
+        raise PolicyError(field + ".datasourceTypes", "must contain {0}".format(_record(ds=ds).arm_type))
     backup_rules, retention = [], {}
     for where, rule in _required_items(props, "policyRules", field,
                                        "one backup rule and at least the default retention rule"):
@@ -38,7 +43,7 @@ def validate_raw_body(body, field="policy"):
         elif kind == "azureretentionrule":
             if rule["name"] in retention:
                 raise PolicyError(where + ".name", "retention rule {0} is defined twice".format(rule["name"]))
-            _check_retention_rule(where, rule)
+            _check_retention_rule(where, rule, ds=ds)
             retention[rule["name"]] = rule
         else:
             raise PolicyError(
@@ -56,7 +61,7 @@ def validate_raw_body(body, field="policy"):
             "exactly one retention rule must have isDefault: true, found {0}".format(len(defaults)),
         )
     where, backup = backup_rules[0]
-    warnings.extend(_check_backup_rule(where, backup, retention, defaults[0]))
+    warnings.extend(_check_backup_rule(where, backup, retention, defaults[0], ds=ds))
     return warnings
 
 
@@ -69,7 +74,7 @@ def _required_items(mapping, key, where, requirement):
     return [("{0}[{1}]".format(field, index), item) for index, item in enumerate(items)]
 
 
-def _check_retention_rule(where, rule):
+def _check_retention_rule(where, rule, ds=None):
     stores = []
     for at, cycle in _required_items(rule, "lifecycles", where, "at least one lifecycle with deleteAfter"):
         delete_after = _mapping(cycle, at, "a lifecycle").get("deleteAfter")
@@ -77,7 +82,7 @@ def _check_retention_rule(where, rule):
             raise PolicyError(at + ".deleteAfter", "required: {objectType: AbsoluteDeleteOption, duration: ...}")
         if str(delete_after.get("objectType", "")).lower() != "absolutedeleteoption":
             raise PolicyError(at + ".deleteAfter.objectType", "must be AbsoluteDeleteOption")
-        parse_duration(delete_after.get("duration"), at + ".deleteAfter.duration")
+        parse_duration(delete_after.get("duration"), at + ".deleteAfter.duration", ds=ds)
         store = _check_datastore(at + ".sourceDataStore", cycle.get("sourceDataStore"))
         if store in stores:
             raise PolicyError(at + ".sourceDataStore", "two lifecycles for the {0}".format(store))
@@ -94,10 +99,10 @@ def _check_retention_rule(where, rule):
                     "must be CopyOnExpiryOption, CustomCopyOption or ImmediateCopyOption",
                 )
             if kind == "CustomCopyOption":
-                parse_duration(copy_after.get("duration"), target + ".copyAfter.duration")
-    if _record().datastore_type not in stores:
+                parse_duration(copy_after.get("duration"), target + ".copyAfter.duration", ds=ds)
+    if _record(ds=ds).datastore_type not in stores:
         raise PolicyError(
-            where + ".lifecycles", "one lifecycle must have sourceDataStore {0}".format(_record().datastore_type)
+            where + ".lifecycles", "one lifecycle must have sourceDataStore {0}".format(_record(ds=ds).datastore_type)
         )
 
 
@@ -118,18 +123,18 @@ def _check_datastore(where, store):
     return kind
 
 
-def _check_backup_rule(where, rule, retention, default_name):
+def _check_backup_rule(where, rule, retention, default_name, ds=None):
     warnings = []
-    if rule.get("name") != _record().backup_rule_name:
+    if rule.get("name") != _record(ds=ds).backup_rule_name:
         warnings.append(
             "{0}.name: the Azure tools name the backup rule {1}; on-demand backups name the rule, so "
-            "keep {1} unless you know better".format(where, _record().backup_rule_name)
+            "keep {1} unless you know better".format(where, _record(ds=ds).backup_rule_name)
         )
     params = _mapping(rule.get("backupParameters"), where + ".backupParameters", "backup parameters")
-    if str(params.get("backupType", "")).lower() != _record().backup_type.lower():
-        raise PolicyError(where + ".backupParameters.backupType", "must be {0}".format(_record().backup_type))
-    if _check_datastore(where + ".dataStore", rule.get("dataStore")) != _record().datastore_type:
-        raise PolicyError(where + ".dataStore.dataStoreType", "must be {0}".format(_record().datastore_type))
+    if str(params.get("backupType", "")).lower() != _record(ds=ds).backup_type.lower():
+        raise PolicyError(where + ".backupParameters.backupType", "must be {0}".format(_record(ds=ds).backup_type))
+    if _check_datastore(where + ".dataStore", rule.get("dataStore")) != _record(ds=ds).datastore_type:
+        raise PolicyError(where + ".dataStore.dataStoreType", "must be {0}".format(_record(ds=ds).datastore_type))
     trigger = _mapping(rule.get("trigger"), where + ".trigger", "a trigger")
     if str(trigger.get("objectType", "")).lower() != "schedulebasedtriggercontext":
         raise PolicyError(where + ".trigger.objectType", "must be ScheduleBasedTriggerContext")
@@ -143,12 +148,12 @@ def _check_backup_rule(where, rule, retention, default_name):
     slots = []
     for at, text in _required_items(schedule, "repeatingTimeIntervals", where + ".trigger.schedule",
                                     "at least one interval"):
-        start, period = _parse_interval(text, zone.tzinfo if zone else None, at)
-        if period != _record().schedule_periods[0]:
+        start, period = _parse_interval(text, zone.tzinfo if zone else None, at, ds=ds)
+        if period != _record(ds=ds).schedule_periods[0]:
             raise PolicyError(
                 at,
                 "{0} repeats every {1}; {2} supports weekly schedules only ({3})".format(
-                    text, period, _record().label, _record().schedule_periods[0]
+                    text, period, _record(ds=ds).label, _record(ds=ds).schedule_periods[0]
                 ),
             )
         local = start.astimezone(zone.tzinfo) if zone else start
@@ -158,7 +163,7 @@ def _check_backup_rule(where, rule, retention, default_name):
         if slots and slot[1] != slots[0][1]:
             raise PolicyError(
                 at,
-                "all backups must run at the same time of day ({0} supports one time)".format(_record().label),
+                "all backups must run at the same time of day ({0} supports one time)".format(_record(ds=ds).label),
             )
         slots.append(slot)
     named = []

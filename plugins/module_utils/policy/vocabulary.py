@@ -83,13 +83,23 @@ class PolicyError(InputError):
         self.message = message
 
 
-def _record(datasource=None):
-    """The datasource record whose policy constraints apply: the one given, else the registry's default."""
-    return datasource or datasources.default()
+def _record(ds=None):
+    """The datasource record whose policy constraints apply: the one given (every function here takes it as
+    ``ds``; the public ones find it from the policy's ``datasourceTypes``), else the registry's default."""
+    return ds or datasources.default()
 
 
-def _priority(rule):
-    return _record().tag_priorities[rule.tag]
+def record_of(body):
+    """The record of the datasource type a policy body (or its properties) names, or None."""
+    props = body.get("properties") if isinstance(body, dict) and isinstance(body.get("properties"), dict) else body
+    for kind in (props or {}).get("datasourceTypes") or [] if isinstance(props, dict) else []:
+        if datasources.get(kind):
+            return datasources.get(kind)
+    return None
+
+
+def _priority(rule, ds=None):
+    return _record(ds=ds).tag_priorities[rule.tag]
 
 
 def _datastore(kind):

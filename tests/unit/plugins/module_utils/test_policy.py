@@ -1,4 +1,4 @@
-"""Unit tests for the backup policy translation, validation and retention preview (module_utils/policy.py)."""
+"""Unit tests for the backup policy translation, validation and retention preview (module_utils/policy/)."""
 
 import copy
 from datetime import datetime, timedelta, timezone

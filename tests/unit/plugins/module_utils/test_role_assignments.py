@@ -740,7 +740,7 @@ def test_template_structure():
     assert "deploymentLocation" not in template["parameters"]
     [dep] = template["resources"]
     assert (dep["subscriptionId"], dep["resourceGroup"]) == (SUB, "rg-db")
-    assert dep["apiVersion"] == ra.DEPLOYMENTS_API_VERSION
+    assert dep["apiVersion"] == "2022-09-01"
     roles = _template_roles(template)
     assert [r["name"] for r in roles] == [i["name"] for i in required]
     for res, item in zip(roles, required, strict=True):
