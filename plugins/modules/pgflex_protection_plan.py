@@ -132,8 +132,9 @@ options:
   option_names:
     description:
       - How the messages name the options, for a caller whose users set other variables (a role passes its own
-        variable names), e.g. C({manage_vault: my_manage_vault, vault.soft_delete_retention_days: my_retention}).
-        Keys are option names, C(vault.<setting>), C(policy), C(hosts.id), C(hosts.name), C(hosts.resource_group).
+        variable names), for example C(manage_vault) named C(my_manage_vault).
+      - Keys are option names, C(vault.<setting>), C(policy), C(hosts.id), C(hosts.name), C(hosts.resource_group);
+        values are the names to use.
     type: dict
     default: {}
 extends_documentation_fragment:
