@@ -273,9 +273,10 @@ def main(argv=None):
     largest = max(sizes)
     first = [row for row in firsts if row["servers"] == largest][0]
     rerun = [row for row in reruns if row["servers"] == largest][0]
-    print("bench: {0} servers: first run {1:.1f} s ({2:.1f}x lower bound), rerun {3:.1f} s, {4} writes; module "
-          "processes: first run {5}, rerun {6}".format(largest, first["seconds"], first["ratio"], rerun["seconds"],
-                                                      rerun["writes"], first["modules"], rerun["modules"]))
+    summary = "bench: {0} servers: first run {1:.1f} s ({2:.1f}x lower bound), rerun {3:.1f} s, {4} writes; module " \
+        "processes: first run {5}, rerun {6}"
+    print(summary.format(largest, first["seconds"], first["ratio"], rerun["seconds"], rerun["writes"],
+                         first["modules"], rerun["modules"]))
     print("module processes of the {0}-server first run: {1}".format(largest, ", ".join(
         "{0} {1}".format(name, count) for name, count in sorted(first["module_processes"].items()))))
     return 0 if all(row["rc"] == 0 for row in results) else 1
