@@ -113,8 +113,8 @@ class DataProtectionApi:
         return None
 
     def deleted_instances(self):
-        return [as_dict(item) for item in self.client.deleted_backup_instances.list(self.resource_group,
-                                                                                   self.vault_name)]
+        listed = self.client.deleted_backup_instances.list(self.resource_group, self.vault_name)
+        return [as_dict(item) for item in listed]
 
     # writes of the vault (long-running, waited for by ``wait``) and of its policies (synchronous)
     def put_vault(self, body):
