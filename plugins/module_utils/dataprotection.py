@@ -112,6 +112,31 @@ class DataProtectionApi:
             return arm.error_from_exception(exc)
         return None
 
+    def deleted_instances(self):
+        listed = self.client.deleted_backup_instances.list(self.resource_group, self.vault_name)
+        return [as_dict(item) for item in listed]
+
+    # writes of the vault (long-running, waited for by ``wait``) and of its policies (synchronous)
+    def put_vault(self, body):
+        begin = self.client.backup_vaults.begin_create_or_update
+        return as_dict(self.wait(begin(self.resource_group, self.vault_name, body),
+                                 "creating backup vault " + self.vault_name))
+
+    def patch_vault(self, body):
+        begin = self.client.backup_vaults.begin_update
+        return as_dict(self.wait(begin(self.resource_group, self.vault_name, body),
+                                 "updating backup vault " + self.vault_name))
+
+    def delete_vault(self):
+        begin = self.client.backup_vaults.begin_delete
+        self.wait(begin(self.resource_group, self.vault_name), "deleting backup vault " + self.vault_name)
+
+    def put_policy(self, name, body):
+        return as_dict(self.client.backup_policies.create_or_update(self.resource_group, self.vault_name, name, body))
+
+    def delete_policy(self, name):
+        self.client.backup_policies.delete(self.resource_group, self.vault_name, name)
+
     # writes: long-running operations on one instance, waited for by the façade's ``wait``
     def _instance_operation(self, operation, what, name, *args):
         begin = getattr(self.client.backup_instances, "begin_" + operation)

@@ -5,8 +5,8 @@
 
 The translation (readable form <-> API body, validation, comparison, retention preview) lives in
 the policy/ package; this file adds what a module needs around it: which options make the desired body, what the
-result looks like, when to write, and how to explain the service's refusals. It takes the SDK client as
-an argument (``client.backup_policies``, ``client.backup_instances``), so unit tests drive it with a fake.
+result looks like, when to write, and how to explain the service's refusals. It takes the vault's
+DataProtectionApi as an argument, so unit tests drive it with a fake client.
 
 Result shape (``backup_policy``, also for each item of ``backup_policy_info``)::
 
@@ -21,7 +21,6 @@ from collections import namedtuple
 from datetime import datetime, timezone
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, datasources, policy
-from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import as_dict
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import EnsureResult, InputError
 
 DEFAULT_PREVIEW_HORIZON = "P1Y"
@@ -172,10 +171,11 @@ def preview(body, start, horizon):
 # ------------------------------------------------------------------------------------ ensure_present/absent
 
 
-def ensure_present(client, current_body, params, check_mode):
+def ensure_present(api, current_body, params, check_mode):
     """Create or update the policy in place; returns an EnsureResult (resource: the backup_policy result).
 
-    ``params`` carries the resolved vault (``resource_group``, ``vault_name``, ``vault_id``) and ``name``;
+    ``api`` is the vault's DataProtectionApi; ``params`` carries the resolved vault (``resource_group``,
+    ``vault_name``, ``vault_id``) and ``name``;
     ``current_body`` is the service's policy (None when absent). Nothing is sent when the service's policy
     already is the desired one, nor in check mode (the result is then the predicted policy).
     """
@@ -190,32 +190,31 @@ def ensure_present(client, current_body, params, check_mode):
         return EnsureResult(False, result_of(current_body), policy.policy_diff(current_body, current_body))
     if check_mode:
         return EnsureResult(True, result_of(desired), policy.policy_diff(current_body, desired))
-    after = as_dict(client.backup_policies.create_or_update(group, vault, name, desired))
+    after = api.put_policy(name, desired)
     return EnsureResult(True, result_of(after or desired), policy.policy_diff(current_body, after or desired))
 
 
-def ensure_absent(client, current_body, params, check_mode):
+def ensure_absent(api, current_body, params, check_mode):
     """Delete the policy; returns an EnsureResult (resource ``{}``). In check mode, a policy in use fails as Azure
     would."""
     if current_body is None:
         return EnsureResult(False, {}, policy.policy_diff(None, None))
-    group, vault, name = params["resource_group"], params["vault_name"], params["name"]
+    name = params["name"]
     if check_mode:
-        users = policy_users(client, group, vault, current_body.get("id") or policy_id(params["vault_id"], name))
+        users = policy_users(api, current_body.get("id") or policy_id(params["vault_id"], name))
         if users:
             raise PolicyRefusedError(
                 refusal_message("delete", IN_USE_CODES[0], None, name, users), "UserErrorDppPolicyObjectInUse", users
             )
         return EnsureResult(True, {}, policy.policy_diff(current_body, None))
-    client.backup_policies.delete(group, vault, name)
+    api.delete_policy(name)
     return EnsureResult(True, {}, policy.policy_diff(current_body, None))
 
 
-def policy_users(client, resource_group, vault_name, wanted_id):
+def policy_users(api, wanted_id):
     """Names of the vault's backup instances whose policyInfo.policyId is ``wanted_id``."""
     names = []
-    for item in client.backup_instances.list(resource_group, vault_name):
-        item = as_dict(item) or {}
+    for item in api.instances():
         used = ((item.get("properties") or {}).get("policyInfo") or {}).get("policyId")
         if arm.same_id(used, wanted_id):
             names.append(item.get("name"))

@@ -4,14 +4,13 @@
 """Backup vaults: the readable form, what may change, and ensure_present / ensure_absent.
 
 The readable form (snake_case, YAML-safe enum words) is what modules take and return; the ARM body
-(camelCase) is what the API takes. Everything here is pure or takes the SDK client as an argument,
-so the unit tests drive it with a fake client.
+(camelCase) is what the API takes. Everything here is pure or takes the vault's DataProtectionApi as an
+argument, so the unit tests drive it with a fake client.
 """
 
 import re
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, compare
-from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import as_dict
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import EnsureResult, InputError
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9-]{2,50}$")
@@ -267,11 +266,11 @@ def patch_body(current, after, changed):
     return body
 
 
-def ensure_present(client, current_body, params, location, check_mode, wait):
+def ensure_present(api, current_body, params, location, check_mode):
     """Create or update the vault; returns an EnsureResult (resource: the readable vault).
 
-    ``current_body`` is the ARM body (None when the vault does not exist); ``location`` the location to
-    create in; ``wait(poller, what)`` waits for a long-running operation and returns its result.
+    ``api`` is the vault's DataProtectionApi (its ``wait`` decides whether writes are waited for);
+    ``current_body`` is the ARM body (None when the vault does not exist); ``location`` the location to create in.
     """
     current = to_readable(current_body)
     desired = desired_from_params(params)
@@ -285,40 +284,34 @@ def ensure_present(client, current_body, params, location, check_mode, wait):
         after["resource_group"] = resource_group
         if check_mode:
             return EnsureResult(True, after, compare.diff_result(None, after))
-        poller = client.backup_vaults.begin_create_or_update(resource_group, name, create_body(after))
-        result = _finish(client, poller, wait, resource_group, name, "creating backup vault " + name)
+        result = _readable_after(api, api.put_vault(create_body(after)))
         return EnsureResult(True, result, compare.diff_result(None, result))
     changed = changes(current, after)
     if not changed:
         return EnsureResult(False, current, compare.diff_result(current, current))
     if check_mode:
         return EnsureResult(True, after, compare.diff_result(current, after))
-    poller = client.backup_vaults.begin_update(resource_group, name, patch_body(current, after, changed))
-    result = _finish(client, poller, wait, resource_group, name, "updating backup vault " + name)
+    result = _readable_after(api, api.patch_vault(patch_body(current, after, changed)))
     return EnsureResult(True, result, compare.diff_result(current, result))
 
 
-def _finish(client, poller, wait, resource_group, name, what):
-    body = wait(poller, what)
-    if body is None:
-        body = client.backup_vaults.get(resource_group, name)
-    return to_readable(as_dict(body))
+def _readable_after(api, body):
+    """The vault after a write: the operation's result, or a fresh read when the write was not waited for."""
+    return to_readable(body if body is not None else api.vault())
 
 
-def protected_items(client, resource_group, name):
+def protected_items(api):
     """Names of backup instances the vault holds, live and soft-deleted: either blocks its deletion."""
-    live = [as_dict(item).get("name") for item in client.backup_instances.list(resource_group, name)]
-    deleted = [as_dict(item).get("name") for item in client.deleted_backup_instances.list(resource_group, name)]
-    return live, deleted
+    return [item.get("name") for item in api.instances()], [item.get("name") for item in api.deleted_instances()]
 
 
-def ensure_absent(client, current_body, params, check_mode, wait, wait_until_gone):
+def ensure_absent(api, current_body, params, check_mode, wait_until_gone):
     """Delete the vault unless it still holds backups; returns an EnsureResult (no resource)."""
     current = to_readable(current_body)
     if current is None:
         return EnsureResult(False, None, compare.diff_result(None, None))
-    resource_group, name = params["resource_group"], params["name"]
-    live, deleted = protected_items(client, resource_group, name)
+    name = params["name"]
+    live, deleted = protected_items(api)
     if live or deleted:
         parts = []
         if live:
@@ -331,8 +324,7 @@ def ensure_absent(client, current_body, params, check_mode, wait, wait_until_gon
             name, "; and it ".join(parts)))
     if check_mode:
         return EnsureResult(True, None, compare.diff_result(current, None))
-    poller = client.backup_vaults.begin_delete(resource_group, name)
-    wait(poller, "deleting backup vault " + name)
+    api.delete_vault()
     # The delete operation can report success while GET still finds the vault: wait until it is gone.
     wait_until_gone()
     return EnsureResult(True, None, compare.diff_result(current, None))

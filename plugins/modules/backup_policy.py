@@ -377,8 +377,8 @@ def main():
             for warning in desired.warnings:
                 azure.warn(warning)
 
-    subscription, group, vault, vault_id = azure.vault_reference()
-    client = azure.dataprotection_for(subscription)
+    dummy, group, vault, vault_id = azure.vault_reference()
+    api = azure.dataprotection_api()
     resolved = dict(params, resource_group=group, vault_name=vault, vault_id=vault_id)
 
     def explain(exc, action):
@@ -387,13 +387,12 @@ def main():
         if not policies.is_refusal(action, code):
             return
         try:
-            users = policies.policy_users(client, group, vault, policies.policy_id(vault_id, name))
+            users = policies.policy_users(api, policies.policy_id(vault_id, name))
         except HttpResponseError:
             users = []
         azure.fail(policies.refusal_message(action, code, message, name, users), status_code=status,
                    error_code=code, error_message=message, request_id=request_id, backup_instances=users)
 
-    api = azure.dataprotection_api()
     with azure.azure_errors("reading backup policy {0}".format(name)):
         current = api.policy(name)
         if current is None and present:
@@ -401,7 +400,7 @@ def main():
     if not present:
         with azure.azure_errors("deleting backup policy {0}".format(name)):
             try:
-                outcome = policies.ensure_absent(client, current, resolved, azure.check_mode)
+                outcome = policies.ensure_absent(api, current, resolved, azure.check_mode)
             except HttpResponseError as exc:
                 explain(exc, "delete")
                 raise
@@ -409,7 +408,7 @@ def main():
     action = "updating" if current else "creating"
     with azure.azure_errors("{0} backup policy {1}".format(action, name)):
         try:
-            outcome = policies.ensure_present(client, current, resolved, azure.check_mode)
+            outcome = policies.ensure_present(api, current, resolved, azure.check_mode)
         except HttpResponseError as exc:
             if current:
                 explain(exc, "update")
@@ -417,7 +416,7 @@ def main():
     changed, result, diff = outcome.changed, outcome.resource, outcome.diff
     if azure.check_mode and changed and current:
         with azure.azure_errors("listing the backup instances of vault {0}".format(vault)):
-            users = policies.policy_users(client, group, vault, current.get("id") or result["id"])
+            users = policies.policy_users(api, current.get("id") or result["id"])
         if users:
             azure.warn(policies.in_use_update_warning(name, users))
     retention_preview, warning = policies.preview(result["policy"], start, horizon)

@@ -195,11 +195,9 @@ backup_vault:
       sample: Succeeded
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import azure_waits, vaults
-from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import (
-    AzureBackupModule,
-    get_or_none,
-)
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, azure_waits, vaults
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.dataprotection import DataProtectionApi
 
 
 def argument_spec():
@@ -226,38 +224,36 @@ def argument_spec():
     )
 
 
-def get_vault(client, resource_group, name):
-    return get_or_none(client.backup_vaults.get, resource_group, name)
-
-
 def main():
     azure = AzureBackupModule(argument_spec())
     params = azure.params
     resource_group, name = params["resource_group"], params["name"]
     with azure.input_errors():
         vaults.desired_from_params(params)  # bad input fails here, before any request
-    client = azure.dataprotection
     should_wait, timeout = azure.waits
 
     def wait(poller, what):
         return azure.wait(poller, what) if should_wait else None
 
+    vault_id = arm.resource_id(azure.subscription_id, resource_group, arm.VAULT_TYPE, name)
+    api = DataProtectionApi(azure.dataprotection, vault_id, azure.arm_get, wait)
+
     def wait_until_gone():
         if should_wait:
-            azure_waits.poll_until(lambda: get_vault(client, resource_group, name), lambda body: body is None,
-                                   timeout, "backup vault {0} to disappear".format(name))
+            azure_waits.poll_until(api.vault, lambda body: body is None, timeout,
+                                   "backup vault {0} to disappear".format(name))
 
     with azure.azure_errors("reading backup vault {0}".format(name)):
-        current = get_vault(client, resource_group, name)
+        current = api.vault()
     if params["state"] == "absent":
         with azure.azure_errors("deleting backup vault {0}".format(name)):
-            outcome = vaults.ensure_absent(client, current, params, azure.check_mode, wait, wait_until_gone)
+            outcome = vaults.ensure_absent(api, current, params, azure.check_mode, wait_until_gone)
         azure.exit(outcome.changed, diff=outcome.diff, backup_vault={})
     location = params["location"]
     if current is None and not location:
         location = azure.resource_group(resource_group)["location"]
     with azure.azure_errors("creating or updating backup vault {0}".format(name)):
-        outcome = vaults.ensure_present(client, current, params, location, azure.check_mode, wait)
+        outcome = vaults.ensure_present(api, current, params, location, azure.check_mode)
     azure.exit(outcome.changed, diff=outcome.diff, backup_vault=outcome.resource)
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import policies, policy
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.dataprotection import DataProtectionApi
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 from ansible_collections.azbackup.dataprotection.tests.unit.plugins.fakes import Model
 
@@ -74,6 +75,10 @@ class FakeClient:
     def __init__(self, existing=None, instances=(), refuse=None):
         self.backup_policies = FakePolicies(existing, refuse)
         self.backup_instances = FakeInstances(instances)
+
+
+def api(client):
+    return DataProtectionApi(client, VAULT_ID, None, None)
 
 
 def desired_body(**overrides):
@@ -194,7 +199,7 @@ def test_bad_preview_options_name_the_option():
 
 def test_check_mode_create_predicts_the_policy_and_writes_nothing():
     client = FakeClient()
-    changed, result, diff = policies.ensure_present(client, None, params(), check_mode=True)[:3]
+    changed, result, diff = policies.ensure_present(api(client), None, params(), check_mode=True)[:3]
     assert changed and client.backup_policies.calls == []
     assert result["id"] == POLICY_ID and result["name"] == "pol1"
     assert result["vault_name"] == "bv1" and result["resource_group"] == "rg-backup"
@@ -205,7 +210,7 @@ def test_check_mode_create_predicts_the_policy_and_writes_nothing():
 
 def test_create_sends_one_put_and_returns_the_service_policy():
     client = FakeClient()
-    changed, result, diff = policies.ensure_present(client, None, params(), check_mode=False)[:3]
+    changed, result, diff = policies.ensure_present(api(client), None, params(), check_mode=False)[:3]
     assert changed and [call[0] for call in client.backup_policies.calls] == ["PUT"]
     assert client.backup_policies.calls[0][1:4] == ("rg-backup", "bv1", "pol1")
     assert client.backup_policies.calls[0][4] == desired_body()
@@ -215,7 +220,7 @@ def test_create_sends_one_put_and_returns_the_service_policy():
 
 def test_rerun_against_the_service_body_is_unchanged():
     client = FakeClient(existing=service_body(desired_body()))
-    changed, result, diff = policies.ensure_present(client, client.backup_policies.existing, params(), False)[:3]
+    changed, result, diff = policies.ensure_present(api(client), client.backup_policies.existing, params(), False)[:3]
     assert not changed and client.backup_policies.calls == []
     assert result["id"] == POLICY_ID and diff["before"] == diff["after"]
 
@@ -227,7 +232,7 @@ def test_equivalent_spellings_are_unchanged():
             rule["lifecycles"][0]["deleteAfter"]["duration"] = "P120M"
     client = FakeClient(existing=existing)
     schedule = {"days_of_week": ["sunday"], "time": "2:00", "timezone": "Etc/UTC"}
-    changed, dummy, dummy2 = policies.ensure_present(client, existing, params(schedule=schedule), False)[:3]
+    changed, dummy, dummy2 = policies.ensure_present(api(client), existing, params(schedule=schedule), False)[:3]
     assert not changed
 
 
@@ -235,7 +240,7 @@ def test_changed_retention_is_updated_in_place_with_a_readable_diff():
     existing = service_body(desired_body())
     client = FakeClient(existing=existing)
     retention = dict(RETENTION, weekly={"duration": "P8W"})
-    changed, result, diff = policies.ensure_present(client, existing, params(retention=retention), False)[:3]
+    changed, result, diff = policies.ensure_present(api(client), existing, params(retention=retention), False)[:3]
     assert changed and [call[0] for call in client.backup_policies.calls] == ["PUT"]
     assert result["retention"]["weekly"] == {"duration": "P8W"}
     assert diff["before"]["retention"]["weekly"] == {"duration": "P12W"}
@@ -246,7 +251,7 @@ def test_check_mode_update_predicts_and_writes_nothing():
     existing = service_body(desired_body())
     client = FakeClient(existing=existing)
     retention = dict(RETENTION, monthly={"duration": "P6M"})
-    changed, result, diff = policies.ensure_present(client, existing, params(retention=retention), True)[:3]
+    changed, result, diff = policies.ensure_present(api(client), existing, params(retention=retention), True)[:3]
     assert changed and client.backup_policies.calls == []
     assert result["id"] == POLICY_ID and result["retention"]["monthly"] == {"duration": "P6M"}
     assert diff["after"]["retention"]["monthly"] == {"duration": "P6M"}
@@ -261,7 +266,7 @@ def test_a_custom_service_policy_is_shown_raw_and_replaced_by_the_readable_one()
     result = policies.to_result(existing)
     assert result["custom"] is True and result["schedule"] is None and "copies" in result["custom_reason"]
     client = FakeClient(existing=existing)
-    changed, after, diff = policies.ensure_present(client, existing, params(), False)[:3]
+    changed, after, diff = policies.ensure_present(api(client), existing, params(), False)[:3]
     assert changed and after["custom"] is False
     assert "policyRules" in diff["before"]  # normalised bodies when either side is custom
 
@@ -271,7 +276,7 @@ def test_a_custom_service_policy_is_shown_raw_and_replaced_by_the_readable_one()
 
 def test_absent_policy_is_unchanged():
     client = FakeClient()
-    assert policies.ensure_absent(client, None, params(state="absent"), False)[:3] == (
+    assert policies.ensure_absent(api(client), None, params(state="absent"), False)[:3] == (
         False, {}, {"before": {}, "after": {}})
     assert client.backup_policies.calls == []
 
@@ -279,7 +284,7 @@ def test_absent_policy_is_unchanged():
 def test_delete_sends_one_delete():
     existing = service_body(desired_body())
     client = FakeClient(existing=existing)
-    changed, result, diff = policies.ensure_absent(client, existing, params(state="absent"), False)[:3]
+    changed, result, diff = policies.ensure_absent(api(client), existing, params(state="absent"), False)[:3]
     assert changed and result == {} and diff["after"] == {}
     assert client.backup_policies.calls == [("DELETE", "rg-backup", "bv1", "pol1")]
 
@@ -287,7 +292,7 @@ def test_delete_sends_one_delete():
 def test_check_mode_delete_writes_nothing():
     existing = service_body(desired_body())
     client = FakeClient(existing=existing, instances=[("other", VAULT_ID + "/backupPolicies/other")])
-    changed, dummy, dummy2 = policies.ensure_absent(client, existing, params(state="absent"), True)[:3]
+    changed, dummy, dummy2 = policies.ensure_absent(api(client), existing, params(state="absent"), True)[:3]
     assert changed and client.backup_policies.calls == []
 
 
@@ -296,7 +301,7 @@ def test_check_mode_delete_of_a_policy_in_use_fails_like_azure_would():
     instances = [("pg-b", POLICY_ID.upper()), ("pg-a", POLICY_ID), ("pg-c", VAULT_ID + "/backupPolicies/other")]
     client = FakeClient(existing=existing, instances=instances)
     with pytest.raises(policies.PolicyRefusedError) as caught:
-        policies.ensure_absent(client, existing, params(state="absent"), True)
+        policies.ensure_absent(api(client), existing, params(state="absent"), True)
     assert caught.value.code == "UserErrorDppPolicyObjectInUse"
     assert caught.value.users == ["pg-a", "pg-b"]
     assert "pg-a, pg-b" in str(caught.value) and "pgflex_backup_instance" in str(caught.value)

@@ -5,6 +5,7 @@ import copy
 import pytest
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import vaults
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.dataprotection import DataProtectionApi
 from ansible_collections.azbackup.dataprotection.tests.unit.plugins.fakes import Poller
 
 VAULT_ID = "/subscriptions/sub/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv1"
@@ -95,9 +96,13 @@ def wait(poller, what):
     return poller.result()
 
 
+def api(client):
+    return DataProtectionApi(client, VAULT_ID, None, wait)
+
+
 def present(client, p, check_mode=False):
     current = client.backup_vaults.existing
-    result = vaults.ensure_present(client, current, p, "eastus", check_mode, wait)
+    result = vaults.ensure_present(api(client), current, p, "eastus", check_mode)
     return result.changed, result.resource, result.diff
 
 
@@ -252,14 +257,14 @@ def test_identity_change_to_user_assigned():
 
 def test_absent_of_missing_vault_is_unchanged():
     client = FakeClient()
-    result = vaults.ensure_absent(client, None, params(state="absent"), False, wait, lambda: None)
+    result = vaults.ensure_absent(api(client), None, params(state="absent"), False, lambda: None)
     assert result.changed is False
 
 
 def test_absent_deletes_and_waits_until_gone():
     client = FakeClient(service_vault())
     gone = []
-    result = vaults.ensure_absent(client, service_vault(), params(state="absent"), False, wait,
+    result = vaults.ensure_absent(api(client), service_vault(), params(state="absent"), False,
                                   lambda: gone.append(True))
     changed, diff = result.changed, result.diff
     assert changed is True
@@ -270,7 +275,7 @@ def test_absent_deletes_and_waits_until_gone():
 
 def test_absent_check_mode_writes_nothing():
     client = FakeClient(service_vault())
-    result = vaults.ensure_absent(client, service_vault(), params(state="absent"), True, wait, None)
+    result = vaults.ensure_absent(api(client), service_vault(), params(state="absent"), True, None)
     assert result.changed is True
     assert client.backup_vaults.calls == []
 
@@ -278,7 +283,7 @@ def test_absent_check_mode_writes_nothing():
 def test_absent_refuses_a_vault_that_still_protects_servers():
     client = FakeClient(service_vault(), instances=["pg1-bi"], deleted=["pg0-bi"])
     with pytest.raises(vaults.VaultInputError) as error:
-        vaults.ensure_absent(client, service_vault(), params(state="absent"), False, wait, None)
+        vaults.ensure_absent(api(client), service_vault(), params(state="absent"), False, None)
     assert "pg1-bi" in str(error.value) and "pg0-bi" in str(error.value)
     assert "Nothing was deleted" in str(error.value)
     assert client.backup_vaults.calls == []
