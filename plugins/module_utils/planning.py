@@ -136,7 +136,7 @@ def _plan_vault(reads, request, names, label, problems, warnings):
                 problems.append("{0}: resource group '{1}' does not exist. Create it first.".format(
                     label, api.resource_group))
         try:
-            outcome = vaults.ensure_present(None, current, params, location, True, None)
+            outcome = vaults.ensure_present(api, current, params, location, True)
         except InputError as exc:
             problems.append("{0}: {1}".format(label, names.reword(str(exc), exc.option or "", "vault.")))
         else:
@@ -169,7 +169,7 @@ def _plan_policy(reads, request, datasource, names, vault_exists, vault_label, p
                   "vault_id": api.vault_id, "datasource_type": datasource.arm_type, "schedule": schedule,
                   "retention": wanted.get("retention")}
         try:
-            outcome = policies.ensure_present(None, current, params, True)
+            outcome = policies.ensure_present(api, current, params, True)
         except InputError as exc:
             problems.append("{0}: {1}".format(label, names.reword(str(exc), exc.option or "", "policy.")))
         else:
