@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from emulator import rbac, regions, seed
 from emulator.clock import iso
+from emulator.dataplane import control as dataplane_control
 
 _METHODS = {"GET", "PUT", "POST", "PATCH", "DELETE", "HEAD", "*"}
 
@@ -43,6 +44,9 @@ def handle_control(app, request):
         return _faults(store, request)
     if name == "seed" and method == "GET":
         return _json(200, seed_document(app.settings))
+    answer = dataplane_control.handle(app, name, request)
+    if answer is not None:
+        return answer
     if name in ("", "health") and method == "GET":
         return _json(200, {"status": "ok", "now": iso(store.clock.now())})
     return _error(404, f"no control endpoint {method} /_emulator/{name}")

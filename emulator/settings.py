@@ -17,3 +17,5 @@ class Settings:
     # Run-time knobs (``POST /_emulator/settings``); None means "as long as --lro-seconds".
     protection_seconds: Optional[float] = None
     job_seconds: Optional[float] = None
+    # --data-plane: PostgreSQL, real dumps and Azurite behind the seeded resources (emulator/dataplane/).
+    data_plane: bool = False

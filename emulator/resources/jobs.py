@@ -183,6 +183,7 @@ def render_job(record, listed=False):
         "errorDetails": record["errorDetails"],
         "extendedInfo": extended,
     }
+    registry.call_hooks("render_job", record, properties, listed)
     return {"properties": properties, "id": record["id"], "name": record["name"], "type": JOB_TYPE}
 
 

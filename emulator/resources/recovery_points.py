@@ -35,6 +35,7 @@ def create_recovery_point(store, instance_id, moment, tag, expiry, policy_name):
               "time": moment, "tag": tag, "expiry": expiry, "policyName": policy_name, "storeId": new_guid(),
               "tagVersion": str(int(moment.timestamp() * 10_000_000) + 621_355_968_000_000_000)}
     store.table(TABLE)[record["id"].lower()] = record
+    registry.call_hooks("recovery_point_created", store, record)
     return record
 
 
@@ -98,7 +99,7 @@ def _parse_time(text):
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _window(text):
+def parse_filter(text):
     """(start, end) from the OData filter; None for a bound not given."""
     start = end = None
     if not text or not text.strip():
@@ -120,7 +121,7 @@ def _window(text):
                 provider=PROVIDER)
 def list_points(request):
     instance = _instance_or_404(request)
-    start, end = _window(request.query.get("$filter"))
+    start, end = parse_filter(request.query.get("$filter"))
     records = [record for record in points_of(request.store, instance["id"])
                if (start is None or record["time"] >= start) and (end is None or record["time"] <= end)]
     records.sort(key=lambda record: (record["time"], record["name"]), reverse=True)
