@@ -92,6 +92,9 @@ STORAGE_ACCOUNTS = [
      "location": "eastus", "sku": "Standard_LRS"},
     {"subscriptionId": SUBSCRIPTION_ID, "resourceGroup": "rg-backup-weu", "name": "stpgrestoreweu",
      "location": "westeurope", "sku": "Standard_GRS"},
+    # In the pair of eastus: the target of cross-region restores from eastus vaults.
+    {"subscriptionId": SUBSCRIPTION_ID, "resourceGroup": "rg-backup", "name": "stpgrestorewus",
+     "location": "westus", "sku": "Standard_LRS"},
 ]
 
 USER_ASSIGNED_IDENTITIES = [

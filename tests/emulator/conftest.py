@@ -33,7 +33,7 @@ def parse_env_file(path):
     return values
 
 
-def start_emulator(state_dir, *extra):
+def start_emulator(state_dir, *extra, timeout=START_TIMEOUT):
     """Start an emulator subprocess; return (process, env.sh values) once env.sh exists (bounded wait)."""
     state_dir = Path(state_dir)
     log = open(state_dir.parent / f"{state_dir.name}.log", "wb")  # closed by stop_emulator
@@ -41,7 +41,7 @@ def start_emulator(state_dir, *extra):
         [sys.executable, "-m", "emulator", "serve", "--port", "0", "--state-dir", str(state_dir), *extra],
         cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     process.log_file = log
-    deadline = time.monotonic() + START_TIMEOUT
+    deadline = time.monotonic() + timeout
     env_file = state_dir / "env.sh"
     while not env_file.exists():
         if process.poll() is not None:
@@ -50,7 +50,7 @@ def start_emulator(state_dir, *extra):
             raise RuntimeError(f"emulator exited with {process.returncode}: {log_text}")
         if time.monotonic() > deadline:
             stop_emulator(process)
-            raise RuntimeError(f"emulator did not write {env_file} within {START_TIMEOUT} s")
+            raise RuntimeError(f"emulator did not write {env_file} within {timeout} s")
         time.sleep(0.05)
     return process, parse_env_file(env_file)
 
