@@ -44,6 +44,13 @@ class DataPlane:
         self.azurite.stop()
         self.cluster.stop()
 
+    def reset(self):
+        """The seeded state again (``POST /_emulator/reset``): no recovery point content, empty storage.
+
+        The PostgreSQL databases keep their data: tests that change it restore it themselves."""
+        self.dumps.clear()
+        self.azurite.clear()
+
     def describe(self):
         """Where things run (``GET /_emulator/data-plane``)."""
         return {"postgres": {"host": "127.0.0.1", "port": self.cluster.port, "user": "postgres",

@@ -114,6 +114,19 @@ class Azurite:
         except ResourceExistsError:
             pass
 
+    def clear(self):
+        """Back to the seeded storage: only the seeded container, empty, in each account."""
+        for account in self.accounts:
+            service = self.service(account)
+            for container in service.list_containers():
+                client = service.get_container_client(container.name)
+                if container.name == SEEDED_CONTAINER:
+                    for blob in client.list_blobs():
+                        client.delete_blob(blob.name)
+                else:
+                    client.delete_container()
+            self.ensure_container(account, SEEDED_CONTAINER)
+
     def container_exists(self, account, container):
         return self.service(account).get_container_client(container).exists()
 

@@ -336,7 +336,7 @@ def _point_storage_at_azurite(store):
     plane = dataplane.ACTIVE
     if plane is None:
         return
-    plane.dumps.clear()
+    plane.reset()
     for account in store.table(STORAGE_TABLE).values():
         if account["name"] in plane.azurite.accounts:
             account["properties"]["primaryEndpoints"]["blob"] = plane.azurite.endpoint(account["name"])

@@ -229,3 +229,13 @@ def test_cross_region_needs_a_geo_redundant_vault(emulator):
     assert response.status_code == 400 and emulator.error_code(response) == "UserErrorCrossRegionRestoreNotEnabled"
     assert blob_endpoint(emulator).startswith("https://stpgrestoreeus.blob.")
     assert account_id(emulator) in [item["id"] for item in emulator.seed["storageAccounts"]]
+
+
+def test_data_plane_controls_answer_409_when_off(emulator):
+    import requests
+
+    for method, name in (("GET", "data-plane"), ("GET", f"recovery-points/{'0' * 32}/content"), ("POST", "damage")):
+        response = requests.request(method, f"{emulator.url}/_emulator/{name}", json={}, verify=emulator.ca_bundle,
+                                    timeout=10)
+        assert response.status_code == 409, (name, response.text)
+    assert emulator.control("GET", "restores") == []
