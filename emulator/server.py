@@ -403,7 +403,11 @@ def serve(settings):
     ssl_context = tls.create_tls_files(state_dir)
     if settings.data_plane:
         print("emulator: starting the data plane (PostgreSQL, Azurite)", file=sys.stderr, flush=True)
-        dataplane.start(state_dir, [item["name"] for item in seed.STORAGE_ACCOUNTS], state_dir / "ca-bundle.pem")
+        try:
+            dataplane.start(state_dir, [item["name"] for item in seed.STORAGE_ACCOUNTS], state_dir / "ca-bundle.pem")
+        except dataplane.DataPlaneError as exc:
+            print(f"emulator: the data plane did not start: {exc}", file=sys.stderr, flush=True)
+            return 1
     try:
         return _serve(settings, state_dir, ssl_context)
     finally:
