@@ -283,13 +283,12 @@ def start_restore_job(store, parsed, table=jobs.TABLE, cross_region=False):
 
 @registry.hook("render_job")
 def _render_restore(record, properties, listed):
-    """A Restore job's own fields (the backup job's rendering covers the rest)."""
+    """A Restore job's own fields (the backup job's rendering covers the rest); as in the documented restore job
+    of the REST how-to "Restore Azure Managed Disks": restoreType and destinationDataStoreName null."""
     restore = record.get("restore")
     if not restore:
         return
-    properties.update(restoreType="RecoveryPointBasedRestore", isCrossRegionRestore=restore["crossRegion"],
-                      sourceDataStoreType="VaultStore", destinationDataStoreName=None,
-                      dataSourceLocation=properties.get("dataSourceLocation"))
+    properties.update(restoreType=None, isCrossRegionRestore=restore["crossRegion"], destinationDataStoreName=None)
     if listed:
         return
     status = {jobs.IN_PROGRESS: "InProgress", jobs.COMPLETED: "Completed", jobs.FAILED: "Failed"}[record["status"]]
