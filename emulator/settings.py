@@ -17,3 +17,5 @@ class Settings:
     # Run-time knobs (``POST /_emulator/settings``); None means "as long as --lro-seconds".
     protection_seconds: Optional[float] = None
     job_seconds: Optional[float] = None
+    # Operation-status polls without Retry-After (some real answers carry none; clients must cope).
+    no_retry_after: bool = False
