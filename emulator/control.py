@@ -57,16 +57,22 @@ def _body(request):
     return json.loads(text)
 
 
+def _object_body(request):
+    """The body as a JSON object ({} when empty), or None when it is not one."""
+    try:
+        body = _body(request)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def _clock(store, request):
     if request.method == "GET":
         return _json(200, {"now": iso(store.clock.now())})
     if request.method != "POST":
         return _error(405, "use GET or POST")
-    try:
-        body = _body(request)
-    except ValueError:
-        return _error(400, "body must be JSON such as {\"advance\": \"P7D\"}")
-    advance = body.get("advance") if isinstance(body, dict) else None
+    body = _object_body(request)
+    advance = body.get("advance") if body else None
     if not isinstance(advance, str):
         return _error(400, "body must be JSON such as {\"advance\": \"P7D\"}")
     try:
@@ -96,11 +102,8 @@ def _settings(app, request):
         return _json(200, _settings_body(app.settings))
     if request.method != "POST":
         return _error(405, "use GET or POST")
-    try:
-        body = _body(request)
-    except ValueError:
-        return _error(400, "body must be a JSON object such as {\"propagation_seconds\": 5}")
-    if not isinstance(body, dict) or not body:
+    body = _object_body(request)
+    if not body:
         return _error(400, "body must be a JSON object such as {\"propagation_seconds\": 5}")
     unknown = sorted(set(body) - set(_TUNABLE))
     if unknown:
@@ -218,13 +221,10 @@ def _holds(store, request, hold_id):
         return _json(200, {"released": released})
     if request.method != "POST" or hold_id is not None:
         return _error(405, "use GET, POST or DELETE on /_emulator/holds, DELETE on /_emulator/holds/<id>")
-    usage = "body must be JSON such as {\"kind_regex\": \"^backupJobs/run$\", \"path_regex\": \"bi-orders\"}"
-    try:
-        body = _body(request)
-    except ValueError:
-        return _error(400, usage)
-    if not isinstance(body, dict) or set(body) - {"kind_regex", "path_regex"}:
-        return _error(400, usage)
+    body = _object_body(request)
+    if body is None or set(body) - {"kind_regex", "path_regex"}:
+        return _error(400, "body must be JSON such as {\"kind_regex\": \"^backupJobs/run$\", \"path_regex\": "
+                           "\"bi-orders\"}")
     for key in ("kind_regex", "path_regex"):
         if not isinstance(body.get(key, ""), str):
             return _error(400, f"{key} must be a string")

@@ -65,7 +65,7 @@ state does not allow) and ``UserErrorVaultNotEmpty`` (vault delete with instance
 import copy
 
 from emulator import datasources, rbac, regions, registry
-from emulator.arm import ArmError, ci_get, json_response, paged, resource_not_found
+from emulator.arm import ArmError, ci_get, json_response, paged
 from emulator.protection import (
     CONFIGURED,
     CONFIGURING,
@@ -81,7 +81,17 @@ from emulator.protection import (
 )
 from emulator.resources import jobs, recovery_points
 from emulator.resources.policies import find_policy
-from emulator.resources.vaults import GROUP_RULE, PROVIDER, VAULT_RULE, VAULT_TYPE, find_vault, get_vault_or_404
+from emulator.resources.vaults import (
+    GROUP_RULE,
+    PROVIDER,
+    VAULT_RULE,
+    VAULT_TYPE,
+    find_vault,
+    get_vault_or_404,
+    vault_child,
+    vault_child_or_404,
+    vault_children,
+)
 from emulator.schedule import FirstTracker, backup_rule, expiry_time, retention_duration, retention_rule
 from emulator.validators import invalid_input, require_object, require_string, same, user_error, user_facing_error
 
@@ -109,13 +119,8 @@ def instance_id_of(vault, name):
     return f"{vault['id']}/backupInstances/{name}"
 
 
-def _instance_or_404(request, vault=None):
-    vault = vault or get_vault_or_404(request)
-    record = find_instance(request.store, instance_id_of(vault, request.values["instance"]))
-    if record is None:
-        raise resource_not_found(INSTANCE_TYPE, f"{request.values['vault']}/{request.values['instance']}",
-                                 request.values["resource_group"])
-    return record, vault
+def _instance_or_404(request):
+    return vault_child_or_404(request, TABLE, "backupInstances", "instance", INSTANCE_TYPE)
 
 
 def vault_location(vault):
@@ -486,9 +491,7 @@ def get_instance(request):
 
 @registry.route(INSTANCES_RULE, ["GET"], action=f"{INSTANCE_TYPE}/read", provider=PROVIDER)
 def list_instances(request):
-    vault = get_vault_or_404(request)
-    items = [render_instance(record) for record in request.store.under(TABLE, f"{vault['id']}/backupInstances/")]
-    return paged(request, items)
+    return paged(request, [render_instance(record) for record in vault_children(request, TABLE, "backupInstances")])
 
 
 @registry.route(f"{GROUP_RULE.replace('Microsoft.DataProtection', 'Microsoft.DBforPostgreSQL')}/flexibleServers/"
@@ -517,8 +520,7 @@ def _finish_delete(store, op):
 
 @registry.route(INSTANCE_RULE, ["DELETE"], action=f"{INSTANCE_TYPE}/delete", provider=PROVIDER)
 def delete_instance(request):
-    vault = get_vault_or_404(request)
-    record = find_instance(request.store, instance_id_of(vault, request.values["instance"]))
+    record, vault = vault_child(request, TABLE, "backupInstances", "instance")
     if record is None:
         return json_response(204)
     _refuse_if_busy(request.store, record)
@@ -669,36 +671,35 @@ def _transition(request, operation, allowed, target, hint):
     return json_response(202, None, lro_headers(request, vault, op))
 
 
-@registry.route(f"{INSTANCE_RULE}/stopProtection", ["POST"], action=f"{INSTANCE_TYPE}/stopProtection/action",
-                provider=PROVIDER)
-def stop_protection(request):
-    return _transition(request, "stopProtection", (CONFIGURED, SUSPENDED, PROTECTION_ERROR), STOPPED,
+# operation -> (states it applies to, the state it leads to, what to do instead)
+TRANSITIONS = {
+    "stopProtection": ((CONFIGURED, SUSPENDED, PROTECTION_ERROR), STOPPED,
                        "Stop protection applies to a protected (or suspended) instance; wait until protection is "
-                       "configured.")
-
-
-@registry.route(f"{INSTANCE_RULE}/suspendBackups", ["POST"], action=f"{INSTANCE_TYPE}/suspendBackups/action",
-                provider=PROVIDER)
-def suspend_backups(request):
-    return _transition(request, "suspendBackups", (CONFIGURED,), SUSPENDED,
+                       "configured."),
+    "suspendBackups": ((CONFIGURED,), SUSPENDED,
                        "Suspend backups applies to an instance whose protection is configured; a stopped instance "
-                       "must be resumed (resumeProtection) first.")
+                       "must be resumed (resumeProtection) first."),
+    # resumeProtection is accepted for a suspended instance too (recorded real traffic).
+    "resumeProtection": ((STOPPED, SUSPENDED), CONFIGURED,
+                         "resumeProtection resumes a stopped (ProtectionStopped) or suspended (BackupsSuspended) "
+                         "instance."),
+    "resumeBackups": ((SUSPENDED,), CONFIGURED,
+                      "resumeBackups resumes an instance whose backups are suspended (BackupsSuspended); use "
+                      "resumeProtection for a stopped instance."),
+}
 
 
-@registry.route(f"{INSTANCE_RULE}/resumeProtection", ["POST"], action=f"{INSTANCE_TYPE}/resumeProtection/action",
-                provider=PROVIDER)
-def resume_protection(request):
-    return _transition(request, "resumeProtection", (STOPPED, SUSPENDED), CONFIGURED,
-                       "resumeProtection resumes a stopped (ProtectionStopped) or suspended (BackupsSuspended) "
-                       "instance.")
+def _register_transition(operation, allowed, target, hint):
+    def handler(request):
+        return _transition(request, operation, allowed, target, hint)
+
+    handler.__name__ = operation
+    registry.route(f"{INSTANCE_RULE}/{operation}", ["POST"], action=f"{INSTANCE_TYPE}/{operation}/action",
+                   provider=PROVIDER)(handler)
 
 
-@registry.route(f"{INSTANCE_RULE}/resumeBackups", ["POST"], action=f"{INSTANCE_TYPE}/resumeBackups/action",
-                provider=PROVIDER)
-def resume_backups(request):
-    return _transition(request, "resumeBackups", (SUSPENDED,), CONFIGURED,
-                       "resumeBackups resumes an instance whose backups are suspended (BackupsSuspended); "
-                       "use resumeProtection for a stopped instance.")
+for _operation, (_allowed, _target, _hint) in TRANSITIONS.items():
+    _register_transition(_operation, _allowed, _target, _hint)
 
 
 # ------------------------------------------------------------------------------------------------ hooks

@@ -23,10 +23,10 @@ Failures are injected with the control surface: ``POST /_emulator/faults {"job_f
 import re
 
 from emulator import registry
-from emulator.arm import json_response, new_guid, paged, resource_not_found
+from emulator.arm import json_response, new_guid, paged
 from emulator.clock import iso
 from emulator.resources.policies import find_policy
-from emulator.resources.vaults import PROVIDER, VAULT_RULE, VAULT_TYPE, get_vault_or_404
+from emulator.resources.vaults import PROVIDER, VAULT_RULE, VAULT_TYPE, vault_child_or_404, vault_children
 from emulator.validators import user_facing_error
 
 TABLE = "backupJobs"
@@ -245,19 +245,13 @@ def render_job(record, listed=False):
 
 @registry.route(f"{VAULT_RULE}/backupJobs", ["GET"], action=f"{JOB_TYPE}/read", provider=PROVIDER)
 def list_jobs(request):
-    vault = get_vault_or_404(request)
-    records = request.store.under(TABLE, f"{vault['id']}/backupJobs/")
-    records.sort(key=lambda job: (job["startTime"], job["name"]))
+    records = sorted(vault_children(request, TABLE, "backupJobs"), key=lambda job: (job["startTime"], job["name"]))
     return paged(request, [render_job(job, listed=True) for job in records])
 
 
 @registry.route(f"{VAULT_RULE}/backupJobs/<job>", ["GET"], action=f"{JOB_TYPE}/read", provider=PROVIDER)
 def get_job(request):
-    vault = get_vault_or_404(request)
-    record = find_job(request.store, vault["id"], request.values["job"])
-    if record is None:
-        raise resource_not_found(JOB_TYPE, f"{request.values['vault']}/{request.values['job']}",
-                                 request.values["resource_group"])
+    record, _vault = vault_child_or_404(request, TABLE, "backupJobs", "job", JOB_TYPE)
     return json_response(200, render_job(record))
 
 

@@ -39,9 +39,17 @@ Refusals (user errors: HTTP 400 with the service's ``UserFacingError`` additiona
 import re
 
 from emulator import datasources, registry
-from emulator.arm import ci_get, json_response, paged, resource_not_found
+from emulator.arm import ci_get, json_response, paged
 from emulator.clock import parse_duration
-from emulator.resources.vaults import GROUP_RULE, PROVIDER, VAULT_TYPE, get_vault_or_404
+from emulator.resources.vaults import (
+    GROUP_RULE,
+    PROVIDER,
+    VAULT_TYPE,
+    get_vault_or_404,
+    vault_child,
+    vault_child_or_404,
+    vault_children,
+)
 from emulator.validators import (
     enum_value,
     invalid_input,
@@ -473,25 +481,18 @@ def put_policy(request):
 
 @registry.route(POLICY_RULE, ["GET"], action=f"{POLICY_TYPE}/read", provider=PROVIDER)
 def get_policy(request):
-    vault = get_vault_or_404(request)
-    record = find_policy(request.store, _policy_id(vault, request.values["policy"]))
-    if record is None:
-        raise resource_not_found(POLICY_TYPE, f"{request.values['vault']}/{request.values['policy']}",
-                                 request.values["resource_group"])
+    record, _vault = vault_child_or_404(request, TABLE, "backupPolicies", "policy", POLICY_TYPE)
     return json_response(200, render_policy(record))
 
 
 @registry.route(POLICIES_RULE, ["GET"], action=f"{POLICY_TYPE}/read", provider=PROVIDER)
 def list_policies(request):
-    vault = get_vault_or_404(request)
-    items = [render_policy(record) for record in request.store.under(TABLE, f"{vault['id']}/backupPolicies/")]
-    return paged(request, items)
+    return paged(request, [render_policy(record) for record in vault_children(request, TABLE, "backupPolicies")])
 
 
 @registry.route(POLICY_RULE, ["DELETE"], action=f"{POLICY_TYPE}/delete", provider=PROVIDER)
 def delete_policy(request):
-    vault = get_vault_or_404(request)
-    record = find_policy(request.store, _policy_id(vault, request.values["policy"]))
+    record, _vault = vault_child(request, TABLE, "backupPolicies", "policy")
     if record is None:
         return json_response(204)
     if policy_users(request.store, record["id"]):

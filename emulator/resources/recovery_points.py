@@ -21,7 +21,7 @@ from emulator import registry
 from emulator.arm import ArmError, json_response, new_guid, paged, resource_not_found
 from emulator.clock import iso
 from emulator.protection import INSTANCE_TABLE
-from emulator.resources.vaults import PROVIDER, VAULT_RULE, VAULT_TYPE, get_vault_or_404
+from emulator.resources.vaults import PROVIDER, VAULT_RULE, VAULT_TYPE, vault_child_or_404
 
 TABLE = "recoveryPoints"
 RP_TYPE = f"{VAULT_TYPE}/backupInstances/recoveryPoints"
@@ -81,12 +81,8 @@ def render_point(record):
 
 
 def _instance_or_404(request):
-    vault = get_vault_or_404(request)
-    instance_id = f"{vault['id']}/backupInstances/{request.values['instance']}"
-    record = request.store.table(INSTANCE_TABLE).get(instance_id.lower())
-    if record is None:
-        raise resource_not_found(f"{VAULT_TYPE}/backupInstances", f"{request.values['vault']}/"
-                                 f"{request.values['instance']}", request.values["resource_group"])
+    record, _vault = vault_child_or_404(request, INSTANCE_TABLE, "backupInstances", "instance",
+                                        f"{VAULT_TYPE}/backupInstances")
     return record
 
 

@@ -200,32 +200,32 @@ def _check_consistency(settings):
                             code="UserErrorCrossRegionRestoreNotSupportedForRedundancy")
 
 
+# Settings that cannot be undone once reached: (section, setting, state, the service's refusal, its code).
+_IRREVERSIBLE = (
+    ("securitySettings", "softDeleteSettings", "AlwaysOn",
+     "Soft delete is AlwaysOn for this vault; AlwaysOn is irreversible and cannot be changed.",
+     "UserErrorSoftDeleteStateChangeNotAllowed"),
+    ("securitySettings", "immutabilitySettings", "Locked",
+     "Immutability is Locked for this vault; a locked vault cannot be made mutable.",
+     "UserErrorImmutabilityStateChangeNotAllowed"),
+    ("featureSettings", "crossRegionRestoreSettings", "Enabled",
+     "Cross region restore cannot be disabled once it has been enabled for a vault.",
+     "UserErrorCrossRegionRestoreDisableNotAllowed"),
+    ("featureSettings", "crossSubscriptionRestoreSettings", "PermanentlyDisabled",
+     "Cross subscription restore is PermanentlyDisabled for this vault and cannot be changed.",
+     "UserErrorCrossSubscriptionRestoreStateChangeNotAllowed"),
+)
+
+
 def _check_transitions(old, new):
     """Changes the service refuses on an existing vault."""
     if old.get("storageSettings") and not same(_vault_store_type(new), _vault_store_type(old) or ""):
         raise invalid_input(f"Storage redundancy of a backup vault cannot be changed after creation (current "
                             f"{_vault_store_type(old)}, requested {_vault_store_type(new)}). Create a new vault "
                             "instead.", "properties.storageSettings", code="UserErrorStorageSettingsUpdateNotAllowed")
-    if _state(old, "securitySettings", "softDeleteSettings") == "alwayson" \
-            and _state(new, "securitySettings", "softDeleteSettings") != "alwayson":
-        raise invalid_input("Soft delete is AlwaysOn for this vault; AlwaysOn is irreversible and cannot be changed.",
-                            "properties.securitySettings.softDeleteSettings.state",
-                            code="UserErrorSoftDeleteStateChangeNotAllowed")
-    if _state(old, "securitySettings", "immutabilitySettings") == "locked" \
-            and _state(new, "securitySettings", "immutabilitySettings") != "locked":
-        raise invalid_input("Immutability is Locked for this vault; a locked vault cannot be made mutable.",
-                            "properties.securitySettings.immutabilitySettings.state",
-                            code="UserErrorImmutabilityStateChangeNotAllowed")
-    if _state(old, "featureSettings", "crossRegionRestoreSettings") == "enabled" \
-            and _state(new, "featureSettings", "crossRegionRestoreSettings") != "enabled":
-        raise invalid_input("Cross region restore cannot be disabled once it has been enabled for a vault.",
-                            "properties.featureSettings.crossRegionRestoreSettings.state",
-                            code="UserErrorCrossRegionRestoreDisableNotAllowed")
-    if _state(old, "featureSettings", "crossSubscriptionRestoreSettings") == "permanentlydisabled" \
-            and _state(new, "featureSettings", "crossSubscriptionRestoreSettings") != "permanentlydisabled":
-        raise invalid_input("Cross subscription restore is PermanentlyDisabled for this vault and cannot be changed.",
-                            "properties.featureSettings.crossSubscriptionRestoreSettings.state",
-                            code="UserErrorCrossSubscriptionRestoreStateChangeNotAllowed")
+    for section, setting, kept, message, code in _IRREVERSIBLE:
+        if _state(old, section, setting) == kept.lower() and _state(new, section, setting) != kept.lower():
+            raise invalid_input(message, f"properties.{section}.{setting}.state", code=code)
 
 
 def _scores(settings):
@@ -365,6 +365,27 @@ def get_vault_or_404(request):
     if record is None:
         raise resource_not_found(VAULT_TYPE, request.values["vault"], request.values["resource_group"])
     return record
+
+
+def vault_child(request, table, collection, key):
+    """(record or None, vault) of the vault's child named by route value ``key`` (``{vault}/{collection}/{name}``)."""
+    vault = get_vault_or_404(request)
+    return request.store.table(table).get(f"{vault['id']}/{collection}/{request.values[key]}".lower()), vault
+
+
+def vault_child_or_404(request, table, collection, key, child_type):
+    """Like ``vault_child``, with the 404 ARM answers for a missing child."""
+    record, vault = vault_child(request, table, collection, key)
+    if record is None:
+        raise resource_not_found(child_type, f"{request.values['vault']}/{request.values[key]}",
+                                 request.values["resource_group"])
+    return record, vault
+
+
+def vault_children(request, table, collection):
+    """The records of one of the vault's child collections, in id order."""
+    vault = get_vault_or_404(request)
+    return request.store.under(table, f"{vault['id']}/{collection}/")
 
 
 def _system_data_header(request, created):
@@ -565,45 +586,37 @@ def _failed(op):
     return ArmError(400, error.get("code", "InternalError"), error.get("message", "The operation failed."))
 
 
-@registry.route(f"{SUB_RULE}/locations/<location>/operationStatus/<operation>", ["GET"],
-                action=f"{PROVIDER}/locations/operationStatus/read", provider=PROVIDER)
-@registry.route(f"{GROUP_RULE}/locations/<location>/operationStatus/<operation>", ["GET"],
-                action=f"{PROVIDER}/locations/operationStatus/read", provider=PROVIDER)
-@registry.route(f"{GROUP_RULE}/operationStatus/<operation>", ["GET"],
-                action=f"{PROVIDER}/locations/operationStatus/read", provider=PROVIDER)
-@registry.route(f"{VAULT_RULE}/operationStatus/<operation>", ["GET"],
-                action=f"{VAULT_TYPE}/operationStatus/read", provider=PROVIDER)
+def _operation_routes(kind, *prefixes):
+    """Register a handler for ``{prefix}/{kind}/<operation>`` in each URL form the service hands out; the vault's own
+    form needs the vault's action, the others the provider's location action."""
+    def decorate(handler):
+        for prefix in prefixes:
+            owner = VAULT_TYPE if prefix == VAULT_RULE else f"{PROVIDER}/locations"
+            registry.route(f"{prefix}/{kind}/<operation>", ["GET"], action=f"{owner}/{kind}/read",
+                           provider=PROVIDER)(handler)
+        return handler
+    return decorate
+
+
+@_operation_routes("operationStatus", f"{SUB_RULE}/locations/<location>", f"{GROUP_RULE}/locations/<location>",
+                   GROUP_RULE, VAULT_RULE)
 def operation_status(request):
     """Every URL form the service hands out for an operation's status. The resource-group location form is not in
     the spec, but the service gives it for vault deletes (recorded traffic) and serves it."""
     return _status(request)
 
 
-def _job_result(request):
-    op = _operation_or_404(request)
-    if op.running:
-        return _pending(request, op)
-    if op.error:
-        raise _failed(op)
-    return json_response(200, {"objectType": "OperationJobExtendedInfo", **op.result})
-
-
-@registry.route(f"{SUB_RULE}/locations/<location>/operationResults/<operation>", ["GET"],
-                action=f"{PROVIDER}/locations/operationResults/read", provider=PROVIDER)
-@registry.route(f"{GROUP_RULE}/operationResults/<operation>", ["GET"],
-                action=f"{PROVIDER}/locations/operationResults/read", provider=PROVIDER)
+@_operation_routes("operationResults", f"{SUB_RULE}/locations/<location>", GROUP_RULE, VAULT_RULE)
 def operation_result(request):
-    return _job_result(request)
-
-
-@registry.route(f"{VAULT_RULE}/operationResults/<operation>", ["GET"],
-                action=f"{VAULT_TYPE}/operationResults/read", provider=PROVIDER)
-def vault_operation_result(request):
+    """202 while the operation runs, its error once failed; then the job it started (location forms) or the vault
+    (the vault's own form; 204 after a delete)."""
     op = _operation_or_404(request)
     if op.running:
         return _pending(request, op)
     if op.error:
         raise _failed(op)
+    if "vault" not in request.values:
+        return json_response(200, {"objectType": "OperationJobExtendedInfo", **op.result})
     record = find_vault(request.store, op.resource_id)
     if record is None or op.kind == "backupVaults/delete":
         return json_response(204)
