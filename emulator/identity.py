@@ -213,7 +213,7 @@ def cloud_metadata(base_url):
         "attestationResourceId": f"https://attest.{suffix}",
         "synapseAnalyticsResourceId": f"https://dev.azuresynapse.{suffix}",
         "logAnalyticsResourceId": f"https://api.loganalytics.{suffix}",
-        "ossrDbmsResourceId": f"https://ossrdbms-aad.{suffix}",
+        "ossrdbmsResourceId": f"https://ossrdbms-aad.{suffix}",
         "suffixes": {
             "azureDataLakeStoreFileSystem": f"azuredatalakestore.{suffix}",
             "acrLoginServer": f"azurecr.{suffix}",

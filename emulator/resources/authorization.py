@@ -123,26 +123,21 @@ def _list_definitions(request, subscription):
     return json_response(200, {"value": [rbac.role_definition_resource(guid, subscription) for guid in guids]})
 
 
+def _definition_subscription(request):
+    """The subscription a role definition is read in: the scope's, or none at the root (``/providers/...``)."""
+    return _scope_of(request)[1] if "scope" in request.values else None
+
+
 @registry.route(f"{DEFINITION_RULE}/<role_id>", ["GET"], action=DEFINITION_READ, provider=PROVIDER)
-def get_role_definition(request):
-    _scope, subscription = _scope_of(request)
-    return _get_definition(request, subscription)
-
-
 @registry.route("/providers/Microsoft.Authorization/roleDefinitions/<role_id>", ["GET"], action="", provider=PROVIDER)
-def get_root_role_definition(request):
-    return _get_definition(request, None)
+def get_role_definition(request):
+    return _get_definition(request, _definition_subscription(request))
 
 
 @registry.route(DEFINITION_RULE, ["GET"], action=DEFINITION_READ, provider=PROVIDER)
-def list_role_definitions(request):
-    _scope, subscription = _scope_of(request)
-    return _list_definitions(request, subscription)
-
-
 @registry.route("/providers/Microsoft.Authorization/roleDefinitions", ["GET"], action="", provider=PROVIDER)
-def list_root_role_definitions(request):
-    return _list_definitions(request, None)
+def list_role_definitions(request):
+    return _list_definitions(request, _definition_subscription(request))
 
 
 # --------------------------------------------------------------------------------------- role assignments
@@ -205,12 +200,15 @@ def create_role_assignment(request):
     return json_response(201, _assignment_body(record))
 
 
+def _assignment_key(request):
+    scope, _subscription = _scope_of(request)
+    return f"{scope}/providers/Microsoft.Authorization/roleAssignments/{request.values['name']}".lower()
+
+
 @registry.route(f"{ASSIGNMENT_RULE}/<name>", ["GET"], action="Microsoft.Authorization/roleAssignments/read",
                 provider=PROVIDER)
 def get_role_assignment(request):
-    scope, _subscription = _scope_of(request)
-    key = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{request.values['name']}".lower()
-    record = request.store.table(TABLE).get(key)
+    record = request.store.table(TABLE).get(_assignment_key(request))
     if record is None:
         raise ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{request.values['name']}' is not found.")
     return json_response(200, _assignment_body(record))
@@ -219,9 +217,7 @@ def get_role_assignment(request):
 @registry.route(f"{ASSIGNMENT_RULE}/<name>", ["DELETE"], action="Microsoft.Authorization/roleAssignments/delete",
                 provider=PROVIDER)
 def delete_role_assignment(request):
-    scope, _subscription = _scope_of(request)
-    key = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{request.values['name']}".lower()
-    record = request.store.table(TABLE).pop(key, None)
+    record = request.store.table(TABLE).pop(_assignment_key(request), None)
     if record is None:
         return json_response(204)
     return json_response(200, _assignment_body(record))

@@ -25,10 +25,12 @@ not the pair of ``sourceRegion``, or a ``sourceRegion`` that is not the vault's 
 
 from emulator import regions, registry
 from emulator.arm import PAGE_SIZE, ArmError, ci_get, json_response, new_guid, require_resource_group
+from emulator.protection import find_instance
 from emulator.resources import jobs, recovery_points
-from emulator.resources.backup_instances import _lro_headers, _user_error, find_instance
+from emulator.resources.backup_instances import lro_headers
 from emulator.resources.restore import parse_request, start_restore_job, validation_check
-from emulator.resources.vaults import GROUP_RULE, PROVIDER, find_vault, invalid_input
+from emulator.resources.vaults import GROUP_RULE, PROVIDER, find_vault
+from emulator.validators import invalid_input, user_error
 
 LOCATION_RULE = f"{GROUP_RULE}/locations/<location>"
 LOCATION_ACTION = f"{PROVIDER}/locations"
@@ -56,7 +58,7 @@ def _secondary_vault(request, vault, source_region, path):
               "Disabled")
     if not geo or crr.lower() != "enabled":
         redundancy = ", ".join(str(item.get("type")) for item in settings.get("storageSettings") or []) or "none"
-        raise _user_error(400, "UserErrorCrossRegionRestoreNotEnabled",
+        raise user_error(400, "UserErrorCrossRegionRestoreNotEnabled",
                           f"Cross region restore is not enabled for backup vault '{vault['name']}' (storage "
                           f"redundancy {redundancy}, cross region restore {crr}).",
                           "Use a GeoRedundant backup vault with cross region restore Enabled.")
@@ -73,7 +75,7 @@ def _source_instance(request, details, path):
     source_region = _string(details, "sourceRegion", f"{path}.sourceRegion")
     instance = find_instance(request.store, instance_id)
     if instance is None:
-        raise _user_error(400, "UserErrorGenericResourceNotFound",
+        raise user_error(400, "UserErrorGenericResourceNotFound",
                           f"Backup instance '{instance_id}' ({path}.sourceBackupInstanceId) does not exist.",
                           "Name an existing backup instance of a GeoRedundant vault.", f"{path}.sourceBackupInstanceId")
     vault = find_vault(request.store, instance["vaultId"])
@@ -87,7 +89,7 @@ def _vault_from_body(request, body):
     source_region = _string(body, "sourceRegion", "sourceRegion")
     vault = find_vault(request.store, vault_id)
     if vault is None:
-        raise _user_error(400, "UserErrorGenericResourceNotFound", f"Backup vault '{vault_id}' does not exist.",
+        raise user_error(400, "UserErrorGenericResourceNotFound", f"Backup vault '{vault_id}' does not exist.",
                           "Name an existing backup vault.", "sourceBackupVaultId")
     _secondary_vault(request, vault, source_region, "sourceRegion")
     return vault
@@ -162,7 +164,7 @@ def validate_cross_region_restore(request):
     parsed, vault, instance = _crr_request(request)
     op = request.store.operations.start("validateCrossRegionRestore", f"{instance['id']}/validateCrossRegionRestore",
                                         parsed["location"], on_complete=validation_check(parsed))
-    return json_response(202, None, _lro_headers(request, vault, op))
+    return json_response(202, None, lro_headers(request, vault, op))
 
 
 @registry.route(f"{LOCATION_RULE}/crossRegionRestore", ["POST"],
@@ -173,7 +175,7 @@ def cross_region_restore(request):
     op = request.store.operations.start("crossRegionRestore", f"{instance['id']}/crossRegionRestore",
                                         parsed["location"],
                                         result={"jobId": jobs.operation_job_id(vault["id"], job["name"])})
-    return json_response(202, None, _lro_headers(request, vault, op))
+    return json_response(202, None, lro_headers(request, vault, op))
 
 
 def _crr_jobs_of(store, vault):

@@ -20,10 +20,10 @@ from datetime import datetime, timezone
 from emulator import registry
 from emulator.arm import ArmError, json_response, new_guid, paged, resource_not_found
 from emulator.clock import iso
-from emulator.resources.vaults import PROVIDER, VAULT_RULE, VAULT_TYPE, get_vault_or_404
+from emulator.protection import INSTANCE_TABLE
+from emulator.resources.vaults import PROVIDER, VAULT_RULE, VAULT_TYPE, vault_child_or_404
 
 TABLE = "recoveryPoints"
-INSTANCE_TABLE = "backupInstances"  # owned by backup_instances.py; read here to answer 404 like the service
 RP_TYPE = f"{VAULT_TYPE}/backupInstances/recoveryPoints"
 _FILTER_TERM = re.compile(r"^\s*(startDate|endDate)\s+eq\s+'([^']+)'\s*$", re.IGNORECASE)
 
@@ -76,17 +76,14 @@ def render_point(record):
         "policyVersion": None,
         "expiryTime": expiry,
         "recoveryPointState": "Completed",
+        "isPartialRP": False,
     }
     return {"properties": properties, "id": record["id"], "name": record["name"], "type": RP_TYPE}
 
 
 def _instance_or_404(request):
-    vault = get_vault_or_404(request)
-    instance_id = f"{vault['id']}/backupInstances/{request.values['instance']}"
-    record = request.store.table(INSTANCE_TABLE).get(instance_id.lower())
-    if record is None:
-        raise resource_not_found(f"{VAULT_TYPE}/backupInstances", f"{request.values['vault']}/"
-                                 f"{request.values['instance']}", request.values["resource_group"])
+    record, _vault = vault_child_or_404(request, INSTANCE_TABLE, "backupInstances", "instance",
+                                        f"{VAULT_TYPE}/backupInstances")
     return record
 
 

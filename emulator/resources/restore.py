@@ -36,7 +36,7 @@ Not found in public material, hence chosen: ``UserErrorRecoveryPointNotFound``,
 import re
 from urllib.parse import urlparse
 
-from emulator import dataplane, rbac, regions, registry, seed
+from emulator import dataplane, datasources, rbac, regions, registry
 from emulator.arm import ci_get, json_response, new_guid
 from emulator.clock import iso
 from emulator.dataplane import sample
@@ -45,48 +45,33 @@ from emulator.resources.backup_instances import (
     INSTANCE_RULE,
     INSTANCE_TYPE,
     _instance_or_404,
-    _lro_headers,
     _settings_seconds,
-    _user_error,
-    job_context,
+    datasource_of,
+    lro_headers,
     vault_principal,
 )
 from emulator.resources.storage import TABLE as STORAGE_TABLE
-from emulator.resources.vaults import PROVIDER, invalid_input
+from emulator.resources.vaults import PROVIDER
+from emulator.validators import (
+    enum_value,
+    invalid_input,
+    require_object,
+    require_string,
+    same,
+    user_error,
+    user_facing_error,
+)
 
 RESTORES_TABLE = "restores"
-BLOB_CONTRIBUTOR = seed.STORAGE_BLOB_DATA_CONTRIBUTOR_ROLE
 _CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")
 _SOURCE_STORES = ("ArchiveStore", "SnapshotStore", "OperationalStore", "VaultStore")
 _LOCATION_TYPES = ("AzureBlobs", "AzureFiles", "Invalid")
 
 
-def _same(left, right):
-    return isinstance(left, str) and isinstance(right, str) and left.strip().rstrip("/").lower() == \
-        right.strip().rstrip("/").lower()
-
-
-def _object(value, path):
-    if not isinstance(value, dict):
-        kind = "missing" if value is None else f"a {type(value).__name__}, not an object"
-        raise invalid_input(f"'{path}' is {kind}; a JSON object is required.", path)
-    return value
-
-
-def _string(value, path, required=True):
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise invalid_input(f"'{path}' is required: a non-empty string.", path)
-    return value.strip()
-
-
-def _choice(value, allowed, path):
-    text = _string(value, path)
-    for item in allowed:
-        if item.lower() == text.lower():
-            return item
-    raise invalid_input(f"Invalid value '{text}' for '{path}'. Allowed values are: {', '.join(allowed)}.", path)
+def _text(value, path, required=True):
+    """A required (or optional) non-empty string, stripped."""
+    value = require_string(value, path, required)
+    return value.strip() if isinstance(value, str) else value
 
 
 # ------------------------------------------------------------------------------------------ the target
@@ -113,7 +98,7 @@ def _account_for_url(store, url, path):
             raise invalid_input(f"'{rest}' in '{path}' is not a valid container name: 3-63 lowercase letters, digits "
                                 "and single hyphens, starting and ending with a letter or digit.", path)
         return account, rest
-    raise _user_error(400, "UserErrorGenericResourceNotFound",
+    raise user_error(400, "UserErrorGenericResourceNotFound",
                       f"The storage account of '{url}' ({path}) does not exist. Please make sure required resources "
                       "exist.", "Use the blob endpoint (properties.primaryEndpoints.blob) of an existing storage "
                       "account.", path)
@@ -121,7 +106,7 @@ def _account_for_url(store, url, path):
 
 def _check_target_arm_id(arm_id, account, container, path):
     expected = f"{account['id']}/blobServices/default/containers/{container}"
-    if not _same(arm_id, expected):
+    if not same(arm_id, expected):
         raise invalid_input(f"'{path}' must be the ARM id of the container named by the URL ('{expected}'); got "
                             f"'{arm_id}'.", path)
 
@@ -133,55 +118,55 @@ def _cross_subscription_state(vault):
 
 def parse_request(store, vault, instance, raw, path, expected_location):
     """Validate an AzureBackupRecoveryPointBasedRestoreRequest for an instance; the facts a restore needs."""
-    body = _object(raw, path)
-    kind = _string(ci_get(body, "objectType"), f"{path}.objectType")
-    if not _same(kind, "AzureBackupRecoveryPointBasedRestoreRequest"):
+    body = require_object(raw, path)
+    kind = _text(ci_get(body, "objectType"), f"{path}.objectType")
+    if not same(kind, "AzureBackupRecoveryPointBasedRestoreRequest"):
         raise invalid_input(f"Invalid value '{kind}' for '{path}.objectType': PostgreSQL flexible server backups are "
                             "restored from a recovery point (AzureBackupRecoveryPointBasedRestoreRequest).",
                             f"{path}.objectType")
-    point_id = _string(ci_get(body, "recoveryPointId"), f"{path}.recoveryPointId")
-    store_type = _choice(ci_get(body, "sourceDataStoreType"), _SOURCE_STORES, f"{path}.sourceDataStoreType")
+    point_id = _text(ci_get(body, "recoveryPointId"), f"{path}.recoveryPointId")
+    store_type = enum_value(ci_get(body, "sourceDataStoreType"), _SOURCE_STORES, f"{path}.sourceDataStoreType")
     if store_type != "VaultStore":
         raise invalid_input(f"'{path}.sourceDataStoreType' must be VaultStore for PostgreSQL flexible server "
                             f"backups; got {store_type}.", f"{path}.sourceDataStoreType")
-    target = _object(ci_get(body, "restoreTargetInfo"), f"{path}.restoreTargetInfo")
-    target_kind = _string(ci_get(target, "objectType"), f"{path}.restoreTargetInfo.objectType")
-    if not _same(target_kind, "RestoreFilesTargetInfo"):
+    target = require_object(ci_get(body, "restoreTargetInfo"), f"{path}.restoreTargetInfo")
+    target_kind = _text(ci_get(target, "objectType"), f"{path}.restoreTargetInfo.objectType")
+    if not same(target_kind, "RestoreFilesTargetInfo"):
         raise invalid_input(f"Invalid value '{target_kind}' for '{path}.restoreTargetInfo.objectType': PostgreSQL "
                             "flexible server backups are restored as files (RestoreFilesTargetInfo).",
                             f"{path}.restoreTargetInfo.objectType")
-    _choice(ci_get(target, "recoveryOption"), ("FailIfExists",), f"{path}.restoreTargetInfo.recoveryOption")
-    location = _string(ci_get(target, "restoreLocation"), f"{path}.restoreTargetInfo.restoreLocation", required=False)
+    enum_value(ci_get(target, "recoveryOption"), ("FailIfExists",), f"{path}.restoreTargetInfo.recoveryOption")
+    location = _text(ci_get(target, "restoreLocation"), f"{path}.restoreTargetInfo.restoreLocation", required=False)
     if location is not None and regions.normalize(location) != regions.normalize(expected_location):
         raise invalid_input(f"'{path}.restoreTargetInfo.restoreLocation' is '{location}' but this restore runs in "
                             f"'{regions.normalize(expected_location)}'.", f"{path}.restoreTargetInfo.restoreLocation")
     details_path = f"{path}.restoreTargetInfo.targetDetails"
-    details = _object(ci_get(target, "targetDetails"), details_path)
-    prefix = _string(ci_get(details, "filePrefix"), f"{details_path}.filePrefix")
-    location_type = _choice(ci_get(details, "restoreTargetLocationType"), _LOCATION_TYPES,
+    details = require_object(ci_get(target, "targetDetails"), details_path)
+    prefix = _text(ci_get(details, "filePrefix"), f"{details_path}.filePrefix")
+    location_type = enum_value(ci_get(details, "restoreTargetLocationType"), _LOCATION_TYPES,
                             f"{details_path}.restoreTargetLocationType")
     if location_type != "AzureBlobs":
         raise invalid_input(f"'{details_path}.restoreTargetLocationType' must be AzureBlobs; got {location_type}.",
                             f"{details_path}.restoreTargetLocationType")
-    url = _string(ci_get(details, "url"), f"{details_path}.url")
+    url = _text(ci_get(details, "url"), f"{details_path}.url")
     account, container = _account_for_url(store, url, f"{details_path}.url")
-    arm_id = _string(ci_get(details, "targetResourceArmId"), f"{details_path}.targetResourceArmId", required=False)
+    arm_id = _text(ci_get(details, "targetResourceArmId"), f"{details_path}.targetResourceArmId", required=False)
     if arm_id is not None:
         _check_target_arm_id(arm_id, account, container, f"{details_path}.targetResourceArmId")
     identity = ci_get(body, "identityDetails")
     if identity is not None:
-        _object(identity, f"{path}.identityDetails")
+        require_object(identity, f"{path}.identityDetails")
     principal = vault_principal(vault, identity)
     point = store.table(recovery_points.TABLE).get(f"{instance['id']}/recoveryPoints/{point_id}".lower())
     if point is None:
-        raise _user_error(400, "UserErrorRecoveryPointNotFound",
+        raise user_error(400, "UserErrorRecoveryPointNotFound",
                           f"Recovery point '{point_id}' was not found for backup instance '{instance['name']}'.",
                           "List the instance's recovery points and name one of them.", f"{path}.recoveryPointId")
     account_subscription = account["id"].split("/")[2]
     vault_subscription = vault["id"].split("/")[2]
     if account_subscription.lower() != vault_subscription.lower() and \
             _cross_subscription_state(vault).lower() != "enabled":
-        raise _user_error(400, "UserErrorCrossSubscriptionRestoreNotEnabled",
+        raise user_error(400, "UserErrorCrossSubscriptionRestoreNotEnabled",
                           f"Cross subscription restore is {_cross_subscription_state(vault)} for backup vault "
                           f"'{vault['name']}', but the target storage account '{account['name']}' is in subscription "
                           f"'{account_subscription}'.", "Restore into a storage account of the vault's subscription, "
@@ -191,15 +176,21 @@ def parse_request(store, vault, instance, raw, path, expected_location):
             "vault": vault}
 
 
-def _missing_blob_role(store, parsed):
-    return not rbac.role_covered(store, parsed["principal"][0], BLOB_CONTRIBUTOR, parsed["account"]["id"],
-                                 min_age_seconds=store.settings.propagation_seconds)
+def _missing_restore_roles(store, parsed):
+    """[(role guid, scope)] the vault identity lacks for this restore (the datasource's restore roles)."""
+    datasource = datasource_of(parsed["instance"])
+    needed = datasources.role_scopes(datasource.restore_roles, parsed["instance"]["body"]["dataSourceInfo"]
+                                     ["resourceID"], target_id=parsed["account"]["id"])
+    return [(role, scope) for role, scope in needed
+            if not rbac.role_covered(store, parsed["principal"][0], role, scope,
+                                     min_age_seconds=store.settings.propagation_seconds)]
 
 
-def _role_message(parsed):
+def _role_message(parsed, missing):
     principal_id, description = parsed["principal"]
-    return (f"The {description} (principal id {principal_id}) is missing role 'Storage Blob Data Contributor' (role "
-            f"definition id {BLOB_CONTRIBUTOR}) on scope '{parsed['account']['id']}'. Assign it (an assignment at a "
+    roles = "; ".join(f"role '{rbac.ROLE_DEFINITIONS[role]['roleName']}' (role definition id {role}) on scope "
+                      f"'{scope}'" for role, scope in missing)
+    return (f"The {description} (principal id {principal_id}) is missing {roles}. Assign it (an assignment at a "
             "parent scope also counts); new role assignments can take a few minutes to propagate.")
 
 
@@ -207,14 +198,15 @@ def validation_check(parsed):
     """The operation completion of validateRestore / validateCrossRegionRestore."""
 
     def check(store, _op):
-        if not _missing_blob_role(store, parsed):
+        missing = _missing_restore_roles(store, parsed)
+        if not missing:
             return None
-        message = "Appropriate permissions to perform the operation is missing. " + _role_message(parsed)
-        info = jobs.user_facing_error("UserErrorMissingRequiredPermissions", message,
+        message = "Appropriate permissions to perform the operation is missing. " + _role_message(parsed, missing)
+        info = user_facing_error("UserErrorMissingRequiredPermissions", message,
                                       "Grant appropriate permissions to perform this operation as mentioned at "
                                       "https://aka.ms/UserErrorMissingRequiredPermissions and retry the operation.",
                                       inner_code="UserErrorMissingRequiredPermissions",
-                                      detail=f"Validate for Restore failed. {_role_message(parsed)}")
+                                      detail=f"Validate for Restore failed. {_role_message(parsed, missing)}")
         return {"code": info["code"], "message": info["message"],
                 "additionalInfo": [{"type": "UserFacingError", "info": info}]}
 
@@ -240,7 +232,7 @@ def start_restore_job(store, parsed, table=jobs.TABLE, cross_region=False):
     """Record a Restore job (InProgress) and schedule its end; returns the job record."""
     instance = parsed["instance"]
     name = new_guid()
-    record = job_context(store, instance)
+    record = jobs.job_context(store, instance)
     now = store.clock.now()
     record.update(id=jobs.job_id(instance["vaultId"], name), name=name, activityId=new_guid(),
                   status=jobs.IN_PROGRESS, operation="Restore", operationCategory="Restore", isUserTriggered=True,
@@ -257,9 +249,10 @@ def start_restore_job(store, parsed, table=jobs.TABLE, cross_region=False):
 
     def finish(st, _op):
         error = None
-        if _missing_blob_role(st, parsed):
-            error = jobs.user_facing_error("UserErrorMSIMissingPermissions", "Datasource MSI does not have required "
-                                           "permissions for the restore operation. " + _role_message(parsed),
+        missing = _missing_restore_roles(st, parsed)
+        if missing:
+            error = user_facing_error("UserErrorMSIMissingPermissions", "Datasource MSI does not have required "
+                                           "permissions for the restore operation. " + _role_message(parsed, missing),
                                            "Grant the Storage Blob Data Contributor role on the target storage account "
                                            "to the backup vault's managed identity and retry the operation.")
         elif dataplane.ACTIVE is not None:
@@ -267,7 +260,7 @@ def start_restore_job(store, parsed, table=jobs.TABLE, cross_region=False):
                 restore["files"] = dataplane.ACTIVE.write_restore(parsed["point"]["name"], parsed["account"]["name"],
                                                                   parsed["container"], parsed["prefix"])
             except dataplane.RestoreError as exc:
-                error = jobs.user_facing_error(exc.code, exc.message, "Fix the restore target and retry.")
+                error = user_facing_error(exc.code, exc.message, "Fix the restore target and retry.")
         else:
             restore["files"] = _planned_files(st, parsed)
         jobs.finish_job(record, st.clock.now(), error)
@@ -308,25 +301,25 @@ def _render_restore(record, properties, listed):
                 provider=PROVIDER)
 def validate_restore(request):
     record, vault = _instance_or_404(request)
-    body = request.json_object()
+    body = request.jsonrequire_object()
     kind = ci_get(body, "objectType")
-    if not _same(kind, "ValidateRestoreRequestObject"):
+    if not same(kind, "ValidateRestoreRequestObject"):
         raise invalid_input(f"'objectType' must be 'ValidateRestoreRequestObject'; got {kind!r}.", "objectType")
     parsed = parse_request(request.store, vault, record, ci_get(body, "restoreRequestObject"), "restoreRequestObject",
                            vault["location"])
     op = request.store.operations.start("backupInstances/validateRestore", f"{record['id']}/validateRestore",
                                         parsed["location"], on_complete=validation_check(parsed))
-    return json_response(202, None, _lro_headers(request, vault, op))
+    return json_response(202, None, lro_headers(request, vault, op))
 
 
 @registry.route(f"{INSTANCE_RULE}/restore", ["POST"], action=f"{INSTANCE_TYPE}/restore/action", provider=PROVIDER)
 def trigger_restore(request):
     record, vault = _instance_or_404(request)
-    parsed = parse_request(request.store, vault, record, request.json_object(), "parameters", vault["location"])
+    parsed = parse_request(request.store, vault, record, request.jsonrequire_object(), "parameters", vault["location"])
     job = start_restore_job(request.store, parsed)
     op = request.store.operations.start("backupInstances/restore", f"{record['id']}/restore", parsed["location"],
                                         result={"jobId": jobs.operation_job_id(vault["id"], job["name"])})
-    return json_response(202, None, _lro_headers(request, vault, op))
+    return json_response(202, None, lro_headers(request, vault, op))
 
 
 @registry.seeder(order=40)

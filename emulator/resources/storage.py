@@ -1,6 +1,6 @@
 """Microsoft.Storage/storageAccounts (read only): restore targets for "restore as files"."""
 
-from emulator import registry, seed
+from emulator import seed
 from emulator.resources._tracked import register_read_only
 
 PROVIDER = "Microsoft.Storage"
@@ -48,12 +48,4 @@ def account_resource(item):
     }
 
 
-@registry.seeder(order=30)
-def seed_accounts(store):
-    table = store.table(TABLE)
-    for item in seed.STORAGE_ACCOUNTS:
-        body = account_resource(item)
-        table[body["id"].lower()] = body
-
-
-register_read_only(PROVIDER, TYPE_NAME, TABLE)
+register_read_only(PROVIDER, TYPE_NAME, TABLE, seed.STORAGE_ACCOUNTS, account_resource)
