@@ -301,7 +301,7 @@ def _render_restore(record, properties, listed):
                 provider=PROVIDER)
 def validate_restore(request):
     record, vault = _instance_or_404(request)
-    body = request.jsonrequire_object()
+    body = request.json_object()
     kind = ci_get(body, "objectType")
     if not same(kind, "ValidateRestoreRequestObject"):
         raise invalid_input(f"'objectType' must be 'ValidateRestoreRequestObject'; got {kind!r}.", "objectType")
@@ -315,7 +315,7 @@ def validate_restore(request):
 @registry.route(f"{INSTANCE_RULE}/restore", ["POST"], action=f"{INSTANCE_TYPE}/restore/action", provider=PROVIDER)
 def trigger_restore(request):
     record, vault = _instance_or_404(request)
-    parsed = parse_request(request.store, vault, record, request.jsonrequire_object(), "parameters", vault["location"])
+    parsed = parse_request(request.store, vault, record, request.json_object(), "parameters", vault["location"])
     job = start_restore_job(request.store, parsed)
     op = request.store.operations.start("backupInstances/restore", f"{record['id']}/restore", parsed["location"],
                                         result={"jobId": jobs.operation_job_id(vault["id"], job["name"])})
