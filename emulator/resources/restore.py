@@ -229,8 +229,15 @@ def _planned_files(store, parsed):
 
 
 def start_restore_job(store, parsed, table=jobs.TABLE, cross_region=False):
-    """Record a Restore job (InProgress) and schedule its end; returns the job record."""
+    """Record a Restore job (InProgress) and schedule its end; returns the job record. One job (backup or
+    restore) at a time per instance: 400 UserErrorMaxConcurrentOperationLimitReached otherwise."""
     instance = parsed["instance"]
+    if jobs.running_backup_jobs(store, instance["id"]) or any(
+            job["status"] == jobs.IN_PROGRESS and same(job["backupInstanceId"], instance["id"])
+            for job in store.table(table).values()):
+        raise user_error(400, "UserErrorMaxConcurrentOperationLimitReached",
+                         f"Another job is in progress on backup instance '{instance['name']}'.",
+                         "Trigger the restore once the current job is complete.")
     name = new_guid()
     record = jobs.job_context(store, instance)
     now = store.clock.now()

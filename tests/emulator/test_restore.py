@@ -239,3 +239,26 @@ def test_data_plane_controls_answer_409_when_off(emulator):
                                     timeout=10)
         assert response.status_code == 409, (name, response.text)
     assert emulator.control("GET", "restores") == []
+
+
+def test_restore_job_in_progress_while_held(emulator):
+    client, vault, _policy = protected_instance(emulator)
+    point = backup_now(emulator, client)
+    grant_blob_role(emulator, vault["identity"]["principalId"])
+    emulator.control("POST", "holds", json={"kind_regex": "^restoreJobs/run$"})
+    result = client.backup_instances.begin_trigger_restore(GROUP, "bv-bi", "bi-orders",
+                                                           restore_request(emulator, point)).result()
+    job = client.jobs.get(GROUP, "bv-bi", result.job_id.split("/")[-1])
+    assert job.properties.status == "InProgress" and job.properties.end_time is None
+    assert job.properties.extended_info.sub_tasks[0].task_status == "InProgress"
+    assert _restored(emulator, result.job_id)["files"] == []
+    # One restore or backup at a time per instance.
+    response = emulator.arm("POST", restore_path(emulator, "backup"), json={
+        "backupRuleOptions": {"ruleName": "BackupWeekly", "triggerOption": {"retentionTagOverride": "Default"}}})
+    assert response.status_code == 400
+    assert emulator.error_code(response) == "UserErrorMaxConcurrentOperationLimitReached"
+    response = emulator.arm("POST", restore_path(emulator, "restore"), json=restore_request(emulator, point, prefix="2"))
+    assert response.status_code == 400
+    assert emulator.error_code(response) == "UserErrorMaxConcurrentOperationLimitReached"
+    emulator.control("DELETE", "holds")
+    assert wait_job(client, result.job_id).properties.status == "Completed"
