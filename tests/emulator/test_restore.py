@@ -257,7 +257,8 @@ def test_restore_job_in_progress_while_held(emulator):
         "backupRuleOptions": {"ruleName": "BackupWeekly", "triggerOption": {"retentionTagOverride": "Default"}}})
     assert response.status_code == 400
     assert emulator.error_code(response) == "UserErrorMaxConcurrentOperationLimitReached"
-    response = emulator.arm("POST", restore_path(emulator, "restore"), json=restore_request(emulator, point, prefix="2"))
+    second = restore_request(emulator, point, prefix="second")
+    response = emulator.arm("POST", restore_path(emulator, "restore"), json=second)
     assert response.status_code == 400
     assert emulator.error_code(response) == "UserErrorMaxConcurrentOperationLimitReached"
     emulator.control("DELETE", "holds")
