@@ -5,6 +5,7 @@ the repository root); the tests talk to it over HTTPS with the CA bundle it writ
 ``requests`` calls and through the real Azure SDK (azure-identity, azure-mgmt-dataprotection).
 """
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -147,11 +148,11 @@ class Emulator:
                 f"/providers/Microsoft.DataProtection/backupVaults/{name}")
 
 
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory):
-    state_dir = tmp_path_factory.mktemp("emulator") / "state"
-    state_dir.mkdir()
-    process, env = start_emulator(state_dir, "--lro-seconds", LRO_SECONDS)
+@contextlib.contextmanager
+def running_emulator(state_dir, *extra, timeout=START_TIMEOUT):
+    """An emulator process for the duration of the block, trusted through REQUESTS_CA_BUNDLE; on exit it must
+    stop cleanly on SIGTERM without having printed a traceback."""
+    process, env = start_emulator(state_dir, *extra, timeout=timeout)
     envs = {name: parse_env_file(state_dir / name) for name in ("env.sh", "env-no-rbac.sh", "env-reader.sh")}
     saved = os.environ.get("REQUESTS_CA_BUNDLE")
     # azure-identity and azure-core use requests, which reads the bundle from the environment, as users do.
@@ -169,6 +170,14 @@ def emulator(tmp_path_factory):
         log = (state_dir.parent / "state.log").read_text(encoding="utf-8", errors="replace")
         assert code == 0, f"emulator did not stop cleanly ({code}):\n{log}"
         assert "Traceback" not in log, f"emulator printed a traceback:\n{log}"
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    state_dir = tmp_path_factory.mktemp("emulator") / "state"
+    state_dir.mkdir()
+    with running_emulator(state_dir, "--lro-seconds", LRO_SECONDS) as instance:
+        yield instance
 
 
 @pytest.fixture

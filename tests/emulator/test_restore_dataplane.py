@@ -6,13 +6,14 @@ milliseconds); the module's tests run on one xdist worker (``xdist_group``; run-
 """
 
 import os
+import socket
 import subprocess
 
 import pytest
 
 from emulator.dataplane import sample
 from emulator.dataplane.postgres import find_bindir
-from tests.emulator.conftest import Emulator, parse_env_file, start_emulator, stop_emulator
+from tests.emulator.conftest import running_emulator
 from tests.emulator.dp_helpers import GROUP, protected_instance, wait_for
 from tests.emulator.restore_helpers import backup_now, blob_endpoint, grant_blob_role, restore_request, wait_job
 
@@ -25,25 +26,13 @@ START_TIMEOUT = 300  # initdb + sample data + Azurite; bounded, not a speed assu
 def dp_emulator(tmp_path_factory):
     state_dir = tmp_path_factory.mktemp("dataplane") / "state"
     state_dir.mkdir()
-    process, env = start_emulator(state_dir, "--lro-seconds", "0.2", "--data-plane", timeout=START_TIMEOUT)
-    envs = {name: parse_env_file(state_dir / name) for name in ("env.sh", "env-no-rbac.sh", "env-reader.sh")}
-    saved = os.environ.get("REQUESTS_CA_BUNDLE")
-    os.environ["REQUESTS_CA_BUNDLE"] = env["REQUESTS_CA_BUNDLE"]
-    instance = Emulator(url=env["EMULATOR_URL"], state_dir=state_dir, envs=envs)
-    try:
-        instance.seed = instance.control("GET", "seed")
+    with running_emulator(state_dir, "--lro-seconds", "0.2", "--data-plane", timeout=START_TIMEOUT) as instance:
+        ports = instance.control("GET", "data-plane")
         yield instance
-    finally:
-        if saved is None:
-            os.environ.pop("REQUESTS_CA_BUNDLE", None)
-        else:
-            os.environ["REQUESTS_CA_BUNDLE"] = saved
-        code = stop_emulator(process)
-        log = (state_dir.parent / "state.log").read_text(encoding="utf-8", errors="replace")
-        assert code == 0, f"emulator did not stop cleanly ({code}):\n{log}"
-        assert "Traceback" not in log, f"emulator printed a traceback:\n{log}"
-        assert not (state_dir / "postgres").exists() or not (state_dir / "postgres" / "data" / "postmaster.pid") \
-            .exists(), "PostgreSQL still running after SIGTERM"
+    for name, port in (("PostgreSQL", ports["postgres"]["port"]), ("Azurite", ports["azurite"]["port"])):
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            pytest.fail(f"{name} still listens on {port} after the emulator stopped")
 
 
 @pytest.fixture
