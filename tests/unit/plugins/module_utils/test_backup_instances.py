@@ -357,7 +357,7 @@ def test_size_and_policy_helpers():
 
 
 @pytest.mark.parametrize("state,expected", [
-    ("ProtectionConfigured", "present"), ("BackupSchedulesSuspended", "suspended"),
+    ("ProtectionConfigured", "present"), ("BackupSchedulesSuspended", "suspended"), ("BackupsSuspended", "suspended"),
     ("ProtectionStopped", "stopped"), ("ConfiguringProtection", "configuring"),
     ("UpdatingProtection", "configuring"), ("ProtectionError", "error"),
 ])
