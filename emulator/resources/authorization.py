@@ -31,7 +31,11 @@ DEFINITION_READ = "Microsoft.Authorization/roleDefinitions/read"
 
 def _scope_of(request):
     """The scope path of a scoped Microsoft.Authorization call, validated like ARM (subscription, group)."""
-    scope = "/" + request.values.get("scope", "").strip("/")
+    return check_scope(request.store, "/" + request.values.get("scope", "").strip("/"))
+
+
+def check_scope(store, scope):
+    """(scope, subscription) of a subscription, resource group or resource scope; ARM's 400/404 otherwise."""
     match = _SCOPE.match(scope)
     if not match:
         raise ArmError(400, "InvalidScope", f"The scope '{scope}' is not valid for this emulator: use a subscription, "
@@ -40,7 +44,7 @@ def _scope_of(request):
     if subscription.lower() not in {item["subscriptionId"] for item in seed.SUBSCRIPTIONS}:
         raise ArmError(404, "SubscriptionNotFound", f"The subscription '{subscription}' could not be found.")
     if match.group("rg"):
-        require_resource_group(request.store, subscription, match.group("rg"))
+        require_resource_group(store, subscription, match.group("rg"))
     return scope, subscription
 
 
@@ -153,9 +157,13 @@ def _validate_name(name):
                 provider=PROVIDER)
 def create_role_assignment(request):
     scope, _subscription = _scope_of(request)
-    name = request.values["name"]
+    return put_assignment(request.store, request.caller, scope, request.values["name"], request.json_object())
+
+
+def put_assignment(store, caller, scope, name, body):
+    """Create (201) or confirm (200) a role assignment as ``caller``; ARM's 400/409 for what it refuses. The caller's
+    ``roleAssignments/write`` is checked by whoever calls (the route's RBAC check, or a deployment)."""
     _validate_name(name)
-    body = request.json_object()
     properties = body.get("properties")
     if not isinstance(properties, dict):
         raise ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: "
@@ -166,7 +174,7 @@ def create_role_assignment(request):
         raise ArmError(400, "RoleDefinitionDoesNotExist", "The specified role definition with ID "
                        f"'{properties.get('roleDefinitionId')}' does not exist.")
     principal_id = properties.get("principalId")
-    principal = identity.find_principal(request.store, principal_id if isinstance(principal_id, str) else None)
+    principal = identity.find_principal(store, principal_id if isinstance(principal_id, str) else None)
     if principal is None:
         raise ArmError(400, "PrincipalNotFound", f"Principal {principal_id} does not exist in the directory "
                        f"{seed.TENANT_ID}. Check that you have the correct principal ID. If you are creating this "
@@ -181,7 +189,7 @@ def create_role_assignment(request):
         raise ArmError(400, "UnmatchedPrincipalType", f"The PrincipalId '{principal_id}' has type "
                        f"'{principal['principalType']}' , which is different from specified PrincipalType "
                        f"'{principal_type}'.")
-    table = request.store.table(TABLE)
+    table = store.table(TABLE)
     assignment_id = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
     existing = table.get(assignment_id.lower())
     if existing is not None:
@@ -195,8 +203,8 @@ def create_role_assignment(request):
                 and record["roleDefinitionGuid"] == role_guid):
             raise ArmError(409, "RoleAssignmentExists", "The role assignment already exists.")
     description = properties.get("description") if isinstance(properties.get("description"), str) else None
-    record = add_assignment(request.store, scope, name.lower(), role_guid, principal["objectId"],
-                            principal["principalType"], created_by=request.caller.object_id, description=description)
+    record = add_assignment(store, scope, name.lower(), role_guid, principal["objectId"],
+                            principal["principalType"], created_by=caller.object_id, description=description)
     return json_response(201, _assignment_body(record))
 
 

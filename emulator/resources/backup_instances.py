@@ -1,4 +1,4 @@
-"""Microsoft.DataProtection backupInstances of PostgreSQL flexible servers, their operations and deleted instances.
+"""Microsoft.DataProtection backupInstances of PostgreSQL flexible servers and their operations.
 
 Status codes and long-running-operation headers follow the 2026-06-01 spec (BackupInstances_*,
 DeletedBackupInstances_*, examples under BackupInstanceOperations/ and DeletedBackupInstanceOperations/) and
@@ -12,8 +12,8 @@ Data Protection REST API"):
 - GET -> 200; list -> 200 ``{"value", "nextLink"}``; 404 ``ResourceNotFound``.
 - DELETE -> 202 + ``Azure-AsyncOperation`` (vault ``operationStatus``) + ``Location`` (subscription + location
   ``operationResults``) + ``Retry-After``; 204 when there is no such instance (recorded).
-- POST validateForBackup / backup / stopProtection / suspendBackups / resumeProtection / resumeBackups /
-  deletedBackupInstances/{name}/undelete -> 202 with the same three headers. The location ``operationResults``
+- POST validateForBackup / backup / stopProtection / suspendBackups / resumeProtection / resumeBackups -> 202 with
+  the same three headers. The location ``operationResults``
   then answers 200 ``{"objectType": "OperationJobExtendedInfo"}`` (plus ``jobId``, the job's full id, for
   ``backup``), and the operation status carries ``properties.jobId`` for ``backup`` (recorded). Asking to resume
   an instance that is already protected answers 200 with no body and does nothing (recorded); the other
@@ -39,24 +39,24 @@ Behaviour:
   ``UserErrorMissingRequiredPermissions`` ("Appropriate permissions to perform the operation is missing.", the
   documented code and message), the message naming each missing role, its definition id and the scope.
 - Ad hoc backup: a job (``isUserTriggered: true``) InProgress for ``job_seconds`` (settings; default
-  ``--lro-seconds``), then Completed with a recovery point tagged ``retentionTagOverride`` (Default when absent)
-  and kept for that rule's duration, or Failed when a ``job_failure`` fault applies. One backup at a time per
+  ``--lro-seconds``; a hold on ``backupJobs/run`` keeps it there), then Completed with a recovery point tagged
+  ``retentionTagOverride`` (``default``, lower case as real Azure reports it, for the default rule) and kept for
+  that rule's duration, or Failed when a ``job_failure`` fault applies. One backup at a time per
   instance (``UserErrorMaxConcurrentOperationLimitReached``, documented for PostgreSQL flexible servers).
-- Simulated clock: advancing it runs each ProtectionConfigured instance's scheduled backups (``emulator.schedule``)
-  as ScheduledBackup jobs (``isUserTriggered: false``) and recovery points, expires recovery points (not those of
-  stopped or soft-deleted instances) and purges soft-deleted instances whose purge time has come.
+- Simulated clock: ``emulator.schedule`` runs each ProtectionConfigured instance's scheduled backups as jobs
+  (``isUserTriggered: false``) and recovery points and expires recovery points (not those of stopped or
+  soft-deleted instances).
 - Stop protection keeps the data and stops expiry (ProtectionStopped); suspend backups keeps expiring data per
   policy (``BackupsSuspended`` in both protectionStatus.status and currentProtectionState, as recorded);
   resumeProtection (from either state, as recorded) / resumeBackups return them to ProtectionConfigured.
-- DELETE with the vault's soft delete On or AlwaysOn moves the instance (and its recovery points) to
-  ``deletedBackupInstances`` (``SoftDeleted``, ``deletionInfo`` with ``scheduledPurgeTime`` = now + the vault's
-  retention days, as recorded); undelete brings it back ProtectionStopped. Otherwise it is gone with its points.
-- Hooks: ``policy_users`` / ``policy_soft_deleted_users`` (policies.py refuses deleting a policy in use),
-  ``vault_delete_blockers`` (a vault with instances, live or soft-deleted, cannot be deleted), ``vault_deleted``.
+- DELETE: the instance goes with its recovery points, unless a ``backup_instance_deleted`` hook keeps it
+  (``deleted_backup_instances``: the vault's soft delete).
+- The datasource's facts (type, resource table, roles) come from ``emulator.datasources``.
+- Hooks: ``policy_users`` (policies.py refuses deleting a policy in use), ``vault_delete_blockers`` (a vault with
+  instances cannot be deleted), ``vault_deleted``.
 
 Error codes: ``UserErrorMissingRequiredPermissions``, ``UserErrorDppDatasourceAlreadyProtected`` (documented) and
-``UserErrorMaxConcurrentOperationLimitReached`` (documented for PostgreSQL flexible servers),
-``UserErrorGenericResourceNotFound`` (recorded for undelete of nothing); body errors use the service's
+``UserErrorMaxConcurrentOperationLimitReached`` (documented for PostgreSQL flexible servers); body errors use the service's
 ``BMSUserErrorInvalidInput`` shape. Not found in public material, hence chosen: ``BMSUserErrorMismatchedRegion``
 (server and vault in different regions), ``UserErrorInvalidStateForOperation`` (an operation the instance's
 state does not allow) and ``UserErrorVaultNotEmpty`` (vault delete with instances).

@@ -63,6 +63,7 @@ SIZE_ACTIONS = ("warn", "fail")
 # currentProtectionState (or, when absent, protectionStatus.status) -> the state the modules report.
 LIFECYCLE = {
     "protectionconfigured": "present",
+    "backupssuspended": "suspended",  # what real Azure reports (both fields)
     "backupschedulessuspended": "suspended",
     "retentionschedulessuspended": "stopped",
     "protectionstopped": "stopped",
@@ -740,7 +741,7 @@ def _predicted(current, vault_id, name, server, policy_id, identity_id, state):
         after["identity"] = identity_id or "system_assigned"
     wire = {"present": ("ProtectionConfigured", "ProtectionConfigured"),
             "stopped": ("ProtectionStopped", "ProtectionStopped"),
-            "suspended": ("ProtectionStopped", "BackupSchedulesSuspended")}[state]
+            "suspended": ("BackupsSuspended", "BackupsSuspended")}[state]
     if after.get("state") != state:
         after["protection_status"], after["current_protection_state"] = wire
         after["state"] = state
@@ -1183,6 +1184,8 @@ def instances_info(api, params, server_id, policy_id=None):
             by_tag = {}
             for point in points:
                 tag = point["retention_tag"] or "unknown"
+                # Tags compare without case: real Azure reports an on-demand backup's default tag as "default".
+                tag = next((known for known in by_tag if known.lower() == tag.lower()), tag)
                 by_tag[tag] = by_tag.get(tag, 0) + 1
             item["recovery_point_count"] = len(points)
             item["recovery_points_by_tag"] = by_tag

