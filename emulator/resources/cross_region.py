@@ -145,8 +145,8 @@ def _crr_request(request):
     body = request.json_object()
     details = ci_get(body, "crossRegionRestoreDetails")
     if not isinstance(details, dict):
-        raise invalid_input("'crossRegionRestoreDetails' is required: {\"sourceRegion\", \"sourceBackupInstanceId\"}.",
-                            "crossRegionRestoreDetails")
+        raise invalid_input("'crossRegionRestoreDetails' is required: an object with sourceRegion and "
+                            "sourceBackupInstanceId.", "crossRegionRestoreDetails")
     instance, vault, secondary = _source_instance(request, details, "crossRegionRestoreDetails")
     parsed = parse_request(request.store, vault, instance, ci_get(body, "restoreRequestObject"),
                            "restoreRequestObject", secondary)

@@ -159,4 +159,3 @@ def test_controls_answer_unknown_points(dp):
     assert response.status_code == 404
     response = requests.post(f"{dp.url}/_emulator/damage", json={"recovery_point": 1}, verify=dp.ca_bundle, timeout=10)
     assert response.status_code == 400
-
