@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from werkzeug.wrappers import Response
 
-from emulator import rbac, regions, seed
+from emulator import dataplane, rbac, regions, seed
 from emulator.clock import iso
 from emulator.dataplane import control as dataplane_control
 
@@ -275,7 +275,8 @@ def seed_document(settings):
                               item["name"]),
             "name": item["name"], "subscriptionId": item["subscriptionId"], "resourceGroup": item["resourceGroup"],
             "location": item["location"], "sku": item["sku"],
-            "blobEndpoint": f"https://{item['name']}.blob.core.{seed.DNS_SUFFIX}/",
+            "blobEndpoint": (dataplane.ACTIVE.azurite.endpoint(item["name"]) if dataplane.ACTIVE
+                             else f"https://{item['name']}.blob.core.{seed.DNS_SUFFIX}/"),
         } for item in seed.STORAGE_ACCOUNTS],
         "userAssignedIdentities": [{
             "id": seed.arm_id(item["subscriptionId"], item["resourceGroup"],

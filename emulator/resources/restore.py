@@ -22,14 +22,17 @@ RestoreJobRecoveryPointDetails):
   ``propagation_seconds`` count).
 - The restore starts a job (``operationCategory`` / ``operation`` Restore, ``extendedInfo.recoveryDestination``
   = the container URL, ``sourceRecoverPoint``, subtask "Trigger Restore") InProgress for ``job_seconds``. It then
-  fails with ``UserErrorMSIMissingPermissions`` when the identity lacks the role, else completes. With the data
+  fails with ``UserErrorMSIMissingPermissions`` when the identity lacks the role, with
+  ``UserErrorCrossTenantReplicationNotAllowed`` when the account's ``allowCrossTenantReplication`` is not true
+  (restore as files needs it; accounts default to false), else completes. With the data
   plane on it uploads the recovery point's dumps as ``<prefix>_database_<db>.sql``, ``<prefix>_roles.sql``,
   ``<prefix>_schema.sql``, ``<prefix>_tablespace.sql`` (failing when the container is missing or a file exists);
   without it nothing is written and the names it would write are recorded. ``GET /_emulator/restores`` lists
   both.
 
 Not found in public material, hence chosen: ``UserErrorRecoveryPointNotFound``,
-``UserErrorCrossSubscriptionRestoreNotEnabled``, ``UserErrorStorageContainerNotFound``,
+``UserErrorCrossSubscriptionRestoreNotEnabled``, ``UserErrorCrossTenantReplicationNotAllowed``,
+``UserErrorStorageContainerNotFound``,
 ``UserErrorRestoreFileAlreadyExists``.
 """
 
@@ -262,6 +265,11 @@ def start_restore_job(store, parsed, table=jobs.TABLE, cross_region=False):
                                            "permissions for the restore operation. " + _role_message(parsed, missing),
                                            "Grant the Storage Blob Data Contributor role on the target storage account "
                                            "to the backup vault's managed identity and retry the operation.")
+        elif not parsed["account"]["properties"].get("allowCrossTenantReplication"):
+            error = user_facing_error("UserErrorCrossTenantReplicationNotAllowed",
+                                      f"Storage account '{parsed['account']['name']}' does not allow cross tenant "
+                                      "replication, which restore as files needs.",
+                                      "Set allowCrossTenantReplication to true on the storage account and retry.")
         elif dataplane.ACTIVE is not None:
             try:
                 restore["files"] = dataplane.ACTIVE.write_restore(parsed["point"]["name"], parsed["account"]["name"],

@@ -21,6 +21,9 @@ def account_resource(item):
         "minimumTlsVersion": "TLS1_2",
         "allowBlobPublicAccess": False,
         "allowSharedKeyAccess": False,
+        # Restore as files needs it true; accounts created since 2023 default to false.
+        "allowCrossTenantReplication": item.get("allowCrossTenantReplication", False),
+        "publicNetworkAccess": "Enabled",
         "networkAcls": {"bypass": "AzureServices", "virtualNetworkRules": [], "ipRules": [], "defaultAction": "Allow"},
         "supportsHttpsTrafficOnly": True,
         "encryption": {"services": {"file": {"keyType": "Account", "enabled": True},

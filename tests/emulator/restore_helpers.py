@@ -6,13 +6,14 @@ from tests.emulator.dp_helpers import GROUP, grant, instance_path, wait_for
 API = "2026-06-01"
 
 
-def account_id(emulator, name="stpgrestoreeus", group="rg-backup"):
+def account_id(emulator, name="stpgrestoreeus", group=None):
+    group = group or next(item["resourceGroup"] for item in seed.STORAGE_ACCOUNTS if item["name"] == name)
     return (f"/subscriptions/{emulator.subscription}/resourceGroups/{group}/providers/Microsoft.Storage/"
             f"storageAccounts/{name}")
 
 
-def blob_endpoint(emulator, name="stpgrestoreeus", group="rg-backup"):
-    response = emulator.arm("GET", account_id(emulator, name, group), api_version="2023-05-01")
+def blob_endpoint(emulator, name="stpgrestoreeus"):
+    response = emulator.arm("GET", account_id(emulator, name), api_version="2023-05-01")
     assert response.status_code == 200, response.text
     return response.json()["properties"]["primaryEndpoints"]["blob"]
 

@@ -263,3 +263,14 @@ def test_restore_job_in_progress_while_held(emulator):
     assert emulator.error_code(response) == "UserErrorMaxConcurrentOperationLimitReached"
     emulator.control("DELETE", "holds")
     assert wait_job(client, result.job_id).properties.status == "Completed"
+
+
+def test_restore_into_an_account_without_cross_tenant_replication_fails(emulator):
+    client, vault, _policy = protected_instance(emulator)
+    point = backup_now(emulator, client)
+    grant_blob_role(emulator, vault["identity"]["principalId"], "stpgrestoreweu")
+    request = restore_request(emulator, point, account="stpgrestoreweu")
+    result = client.backup_instances.begin_trigger_restore(GROUP, "bv-bi", "bi-orders", request).result()
+    job = wait_job(client, result.job_id)
+    assert job.properties.status == "Failed"
+    assert job.properties.error_details[0]["code"] == "UserErrorCrossTenantReplicationNotAllowed"

@@ -71,6 +71,7 @@ def test_postgres_runs_unprivileged_and_blob_endpoints_point_at_azurite(dp):
     endpoint = blob_endpoint(dp)
     assert endpoint == info["azurite"]["blobEndpoints"]["stpgrestoreeus"]
     assert endpoint.startswith("https://127.0.0.1:") and endpoint.endswith("/stpgrestoreeus/")
+    assert {item["name"]: item["blobEndpoint"] for item in dp.seed["storageAccounts"]}["stpgrestoreeus"] == endpoint
     _container, blobs = _blobs(dp)
     assert blobs == {}
 
