@@ -1,7 +1,7 @@
 """Control endpoints of restores and the data plane (``/_emulator/...``, loopback only).
 
 - ``GET restores``: every restore so far: ``jobId``, ``status``, ``recoveryPoint``, ``instanceId``,
-  ``storageAccount``, ``container``, ``prefix``, ``crossRegion``, ``written`` (true when the data plane
+  ``storageAccount``, ``container``, ``prefix``, ``crossRegion``, ``written`` (true once the data plane
   uploaded real files) and ``files`` ([{name, size, database}]; without the data plane, the names a
   restore would write, sizes null).
 - ``GET data-plane``: where PostgreSQL and Azurite listen (409 when ``--data-plane`` is off).

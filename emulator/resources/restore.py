@@ -254,7 +254,7 @@ def start_restore_job(store, parsed, table=jobs.TABLE, cross_region=False):
     restore = {"jobId": record["id"], "status": jobs.IN_PROGRESS, "recoveryPoint": parsed["point"]["name"],
                "instanceId": instance["id"], "storageAccount": parsed["account"]["id"],
                "container": parsed["container"], "prefix": parsed["prefix"], "crossRegion": cross_region,
-               "written": dataplane.ACTIVE is not None, "files": []}
+               "written": False, "files": []}
     store.table(RESTORES_TABLE)[record["id"].lower()] = restore
 
     def finish(st, _op):
@@ -274,6 +274,7 @@ def start_restore_job(store, parsed, table=jobs.TABLE, cross_region=False):
             try:
                 restore["files"] = dataplane.ACTIVE.write_restore(parsed["point"]["name"], parsed["account"]["name"],
                                                                   parsed["container"], parsed["prefix"])
+                restore["written"] = True
             except dataplane.RestoreError as exc:
                 error = user_facing_error(exc.code, exc.message, "Fix the restore target and retry.")
         else:

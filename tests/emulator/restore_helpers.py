@@ -47,8 +47,9 @@ def backup_now(emulator, client, instance="bi-orders", vault="bv-bi"):
     request = TriggerBackupRequest(backup_rule_options=AdHocBackupRuleOptions(
         rule_name="BackupWeekly", trigger_option=AdhocBackupTriggerOption(retention_tag_override="Default")))
     client.backup_instances.begin_adhoc_backup(GROUP, vault, instance, request).result()
+    # A bound, not a speed assumption: with the data plane the job's end takes real dumps.
     points = wait_for(lambda: [point.name for point in client.recovery_points.list(GROUP, vault, instance)],
-                      lambda names: set(names) - before)
+                      lambda names: set(names) - before, timeout=120)
     return next(name for name in points if name not in before)
 
 
@@ -59,4 +60,4 @@ def restore_path(emulator, action, instance="bi-orders", vault="bv-bi"):
 def wait_job(client, job_id, vault="bv-bi"):
     name = job_id.rstrip("/").split("/")[-1]
     return wait_for(lambda: client.jobs.get(GROUP, vault, name),
-                    lambda job: job.properties.status in ("Completed", "Failed"), timeout=60)
+                    lambda job: job.properties.status in ("Completed", "Failed"), timeout=120)
