@@ -95,6 +95,9 @@ STORAGE_ACCOUNTS = [
     # In the pair of eastus: the target of cross-region restores from eastus vaults.
     {"subscriptionId": SUBSCRIPTION_ID, "resourceGroup": "rg-backup", "name": "stpgrestorewus",
      "location": "westus", "sku": "Standard_LRS", "allowCrossTenantReplication": True},
+    # In the partner subscription: the target of cross-subscription restores.
+    {"subscriptionId": PARTNER_SUBSCRIPTION_ID, "resourceGroup": "rg-backup-partner", "name": "stpgrestorepartner",
+     "location": "eastus", "sku": "Standard_LRS", "allowCrossTenantReplication": True},
 ]
 
 USER_ASSIGNED_IDENTITIES = [

@@ -6,14 +6,14 @@ from tests.emulator.dp_helpers import GROUP, grant, instance_path, wait_for
 API = "2026-06-01"
 
 
-def account_id(emulator, name="stpgrestoreeus", group=None):
-    group = group or next(item["resourceGroup"] for item in seed.STORAGE_ACCOUNTS if item["name"] == name)
-    return (f"/subscriptions/{emulator.subscription}/resourceGroups/{group}/providers/Microsoft.Storage/"
-            f"storageAccounts/{name}")
+def account_id(name="stpgrestoreeus"):
+    """The ARM id of a seeded storage account (in whichever subscription and group it is seeded)."""
+    item = next(item for item in seed.STORAGE_ACCOUNTS if item["name"] == name)
+    return seed.arm_id(item["subscriptionId"], item["resourceGroup"], "Microsoft.Storage/storageAccounts", name)
 
 
 def blob_endpoint(emulator, name="stpgrestoreeus"):
-    response = emulator.arm("GET", account_id(emulator, name), api_version="2023-05-01")
+    response = emulator.arm("GET", account_id(name), api_version="2023-05-01")
     assert response.status_code == 200, response.text
     return response.json()["properties"]["primaryEndpoints"]["blob"]
 
@@ -27,7 +27,7 @@ def restore_request(emulator, point, container="restores", prefix="drill", accou
                                      "restoreLocation": location,
                                      "targetDetails": {"url": url, "filePrefix": prefix,
                                                        "restoreTargetLocationType": "AzureBlobs",
-                                                       "targetResourceArmId": f"{account_id(emulator, account)}"
+                                                       "targetResourceArmId": f"{account_id(account)}"
                                                                               f"/blobServices/default/containers/"
                                                                               f"{container}"}},
                "identityDetails": {"useSystemAssignedIdentity": True}}
@@ -36,7 +36,7 @@ def restore_request(emulator, point, container="restores", prefix="drill", accou
 
 
 def grant_blob_role(emulator, principal, account="stpgrestoreeus"):
-    grant(emulator, principal, seed.STORAGE_BLOB_DATA_CONTRIBUTOR_ROLE, account_id(emulator, account))
+    grant(emulator, principal, seed.STORAGE_BLOB_DATA_CONTRIBUTOR_ROLE, account_id(account))
 
 
 def backup_now(emulator, client, instance="bi-orders", vault="bv-bi"):

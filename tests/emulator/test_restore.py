@@ -228,7 +228,7 @@ def test_cross_region_needs_a_geo_redundant_vault(emulator):
                             json={"sourceRegion": "eastus", "sourceBackupVaultId": vault["id"]})
     assert response.status_code == 400 and emulator.error_code(response) == "UserErrorCrossRegionRestoreNotEnabled"
     assert blob_endpoint(emulator).startswith("https://stpgrestoreeus.blob.")
-    assert account_id(emulator) in [item["id"] for item in emulator.seed["storageAccounts"]]
+    assert account_id() in [item["id"] for item in emulator.seed["storageAccounts"]]
 
 
 def test_data_plane_controls_answer_409_when_off(emulator):
@@ -274,3 +274,24 @@ def test_restore_into_an_account_without_cross_tenant_replication_fails(emulator
     job = wait_job(client, result.job_id)
     assert job.properties.status == "Failed"
     assert job.properties.error_details[0]["code"] == "UserErrorCrossTenantReplicationNotAllowed"
+
+
+@pytest.mark.parametrize("state", ["Disabled", "Enabled"])
+def test_cross_subscription_restore_follows_the_vault_setting(emulator, state):
+    client, vault, _policy = protected_instance(emulator)
+    patch = {"properties": {"featureSettings": {"crossSubscriptionRestoreSettings": {"state": state}}}}
+    assert emulator.arm("PATCH", vault["id"], json=patch).status_code in (200, 202)
+    wait_for(lambda: emulator.arm("GET", vault["id"]).json(),
+             lambda item: item["properties"].get("featureSettings", {}).get("crossSubscriptionRestoreSettings", {})
+             .get("state") == state)
+    point = backup_now(emulator, client)
+    grant_blob_role(emulator, vault["identity"]["principalId"], "stpgrestorepartner")
+    request = restore_request(emulator, point, account="stpgrestorepartner")
+    assert f"/subscriptions/{seed.PARTNER_SUBSCRIPTION_ID}/" in request["restoreTargetInfo"]["targetDetails"][
+        "targetResourceArmId"]
+    response = emulator.arm("POST", restore_path(emulator, "restore"), json=request)
+    if state == "Disabled":
+        assert response.status_code == 400
+        assert emulator.error_code(response) == "UserErrorCrossSubscriptionRestoreNotEnabled"
+    else:
+        assert response.status_code == 202, response.text
