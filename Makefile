@@ -27,14 +27,15 @@ TEST_STEPS := ruff sanity units integration lint
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-venv: $(VENV_STAMP) ## Create/update .venv (system packages, Python 3.11, requirements-dev.txt); quick when unchanged
+venv: $(VENV_STAMP) ## Create/update .venv (system packages, Python 3.11, requirements-dev.txt, Azurite in .tmp/node); quick when unchanged
 
-$(VENV_STAMP): requirements.txt requirements-dev.txt scripts/make-venv.sh
+$(VENV_STAMP): requirements.txt requirements-dev.txt scripts/make-venv.sh scripts/install-node-tools.sh
 	scripts/bootstrap-system.sh
 	scripts/make-venv.sh
+	scripts/install-node-tools.sh
 	@touch $@
 
-system: ## Install the missing Debian packages only (python3-venv, git, shellcheck)
+system: ## Install the missing Debian packages only (python3-venv, git, shellcheck, postgresql, nodejs, npm)
 	scripts/bootstrap-system.sh
 
 test: venv ## Run every step (ruff, sanity, units, integration, lint), then print "test: N passed, N failed"

@@ -34,13 +34,20 @@ def parse_args(argv):
                        help="real seconds a long-running operation takes (default 1.0; 0 completes at once)")
     serve.add_argument("--propagation-seconds", type=_non_negative_float, default=0.0,
                        help="real seconds before a new role assignment is seen by the service's own checks")
+    serve.add_argument("--no-retry-after", action="store_true",
+                       help="omit Retry-After on operation status and result polls (clients fall back to their own "
+                            "polling interval)")
+    serve.add_argument("--data-plane", action="store_true",
+                       help="start the real data path: PostgreSQL behind the seeded servers, backups as real dumps, "
+                            "Azurite serving the seeded storage accounts, restores writing real files")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     settings = Settings(port=args.port, state_dir=args.state_dir, latency_ms=args.latency_ms,
-                        lro_seconds=args.lro_seconds, propagation_seconds=args.propagation_seconds)
+                        lro_seconds=args.lro_seconds, propagation_seconds=args.propagation_seconds,
+                        no_retry_after=args.no_retry_after, data_plane=args.data_plane)
     from emulator.server import serve  # pylint: disable=import-outside-toplevel  # keep --help fast
     return serve(settings)
 

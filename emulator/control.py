@@ -6,8 +6,9 @@ from dataclasses import replace
 
 from werkzeug.wrappers import Response
 
-from emulator import rbac, regions, seed
+from emulator import dataplane, rbac, regions, seed
 from emulator.clock import iso
+from emulator.dataplane import control as dataplane_control
 
 _METHODS = {"GET", "PUT", "POST", "PATCH", "DELETE", "HEAD", "*"}
 
@@ -41,8 +42,13 @@ def handle_control(app, request):
         return _clock(store, request)
     if name == "faults":
         return _faults(store, request)
+    if name == "holds" or name.startswith("holds/"):
+        return _holds(store, request, name[len("holds/"):] if "/" in name else None)
     if name == "seed" and method == "GET":
         return _json(200, seed_document(app.settings))
+    answer = dataplane_control.handle(app, name, request)
+    if answer is not None:
+        return answer
     if name in ("", "health") and method == "GET":
         return _json(200, {"status": "ok", "now": iso(store.clock.now())})
     return _error(404, f"no control endpoint {method} /_emulator/{name}")
@@ -55,16 +61,22 @@ def _body(request):
     return json.loads(text)
 
 
+def _object_body(request):
+    """The body as a JSON object ({} when empty), or None when it is not one."""
+    try:
+        body = _body(request)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def _clock(store, request):
     if request.method == "GET":
         return _json(200, {"now": iso(store.clock.now())})
     if request.method != "POST":
         return _error(405, "use GET or POST")
-    try:
-        body = _body(request)
-    except ValueError:
-        return _error(400, "body must be JSON such as {\"advance\": \"P7D\"}")
-    advance = body.get("advance") if isinstance(body, dict) else None
+    body = _object_body(request)
+    advance = body.get("advance") if body else None
     if not isinstance(advance, str):
         return _error(400, "body must be JSON such as {\"advance\": \"P7D\"}")
     try:
@@ -74,8 +86,9 @@ def _clock(store, request):
     return _json(200, {"previous": iso(before), "now": iso(after), "advanced": advance})
 
 
-# Run-time settings (additive to the contract): how long things take, in real seconds.
-_TUNABLE = ("lro_seconds", "propagation_seconds", "protection_seconds", "job_seconds")
+# Run-time settings (additive to the contract): how long things take, in real seconds, and switches.
+_TUNABLE = ("lro_seconds", "propagation_seconds", "protection_seconds", "job_seconds", "no_retry_after")
+_SWITCHES = ("no_retry_after",)
 
 
 def _settings_body(settings):
@@ -93,24 +106,25 @@ def _settings(app, request):
         return _json(200, _settings_body(app.settings))
     if request.method != "POST":
         return _error(405, "use GET or POST")
-    try:
-        body = _body(request)
-    except ValueError:
-        return _error(400, "body must be a JSON object such as {\"propagation_seconds\": 5}")
-    if not isinstance(body, dict) or not body:
+    body = _object_body(request)
+    if not body:
         return _error(400, "body must be a JSON object such as {\"propagation_seconds\": 5}")
     unknown = sorted(set(body) - set(_TUNABLE))
     if unknown:
         return _error(400, f"unknown settings {unknown}; known: {list(_TUNABLE)}")
     for key, value in body.items():
+        if key in _SWITCHES:
+            if not isinstance(value, bool):
+                return _error(400, f"{key} must be true or false")
+            continue
         nullable = key in ("protection_seconds", "job_seconds")
         if value is None and nullable:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             return _error(400, f"{key} must be a number of seconds >= 0" + (" or null" if nullable else ""))
     with app.store.lock:
-        _apply_settings(app, replace(app.settings, **{key: (None if value is None else float(value))
-                                                      for key, value in body.items()}))
+        _apply_settings(app, replace(app.settings, **{
+            key: value if key in _SWITCHES or value is None else float(value) for key, value in body.items()}))
     return _json(200, _settings_body(app.settings))
 
 
@@ -194,6 +208,39 @@ def _faults(store, request):
     return _json(201, rules)
 
 
+def _holds(store, request, hold_id):
+    """``POST holds {"kind_regex", "path_regex"}``: matching operations (and the jobs they run) stay in progress
+    until ``DELETE holds[/<id>]``; ``GET holds``: the holds and the operations they keep running."""
+    if request.method == "GET" and hold_id is None:
+        with store.lock:
+            held = [{"id": op.op_id, "kind": op.kind, "resourceId": op.resource_id}
+                    for op in store.operations.operations.values() if op.running and store.operations.is_held(op)]
+            return _json(200, {"holds": list(store.operations.holds), "held": held})
+    if request.method == "DELETE":
+        with store.lock:
+            released = store.operations.release(hold_id)
+            store.operations.settle()
+        if hold_id is not None and not released:
+            return _error(404, f"no hold {hold_id}")
+        return _json(200, {"released": released})
+    if request.method != "POST" or hold_id is not None:
+        return _error(405, "use GET, POST or DELETE on /_emulator/holds, DELETE on /_emulator/holds/<id>")
+    body = _object_body(request)
+    if body is None or set(body) - {"kind_regex", "path_regex"}:
+        return _error(400, "body must be JSON such as {\"kind_regex\": \"^backupJobs/run$\", \"path_regex\": "
+                           "\"bi-orders\"}")
+    for key in ("kind_regex", "path_regex"):
+        if not isinstance(body.get(key, ""), str):
+            return _error(400, f"{key} must be a string")
+        try:
+            re.compile(body.get(key, ""))
+        except re.error as exc:
+            return _error(400, f"{key} does not compile: {exc}")
+    with store.lock:
+        hold = store.operations.hold(str(store.bump("hold")), body.get("kind_regex", ""), body.get("path_regex", ""))
+    return _json(201, hold)
+
+
 def _roles_of(principal_id):
     names = {guid: definition["roleName"] for guid, definition in rbac.ROLE_DEFINITIONS.items()}
     return [{"role": names.get(role, role), "roleDefinitionId": role, "scope": scope}
@@ -228,7 +275,8 @@ def seed_document(settings):
                               item["name"]),
             "name": item["name"], "subscriptionId": item["subscriptionId"], "resourceGroup": item["resourceGroup"],
             "location": item["location"], "sku": item["sku"],
-            "blobEndpoint": f"https://{item['name']}.blob.core.{seed.DNS_SUFFIX}/",
+            "blobEndpoint": (dataplane.ACTIVE.azurite.endpoint(item["name"]) if dataplane.ACTIVE
+                             else f"https://{item['name']}.blob.core.{seed.DNS_SUFFIX}/"),
         } for item in seed.STORAGE_ACCOUNTS],
         "userAssignedIdentities": [{
             "id": seed.arm_id(item["subscriptionId"], item["resourceGroup"],

@@ -27,6 +27,7 @@ from emulator.arm import ArmError
 
 TOKEN_LIFETIME_SECONDS = 3600
 PRINCIPALS_TABLE = "principals"
+STORAGE_AUDIENCE = "https://storage.azure.com"
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ def cloud_metadata(base_url):
         "attestationResourceId": f"https://attest.{suffix}",
         "synapseAnalyticsResourceId": f"https://dev.azuresynapse.{suffix}",
         "logAnalyticsResourceId": f"https://api.loganalytics.{suffix}",
-        "ossrDbmsResourceId": f"https://ossrdbms-aad.{suffix}",
+        "ossrdbmsResourceId": f"https://ossrdbms-aad.{suffix}",
         "suffixes": {
             "azureDataLakeStoreFileSystem": f"azuredatalakestore.{suffix}",
             "acrLoginServer": f"azurecr.{suffix}",
@@ -359,6 +360,13 @@ def _audience_from(params):
     return params.get("resource")
 
 
+def token_issuer(base_url, audience):
+    """Storage-audience tokens name Entra ID's issuer, the only kind a storage service (Azurite) accepts."""
+    if audience.rstrip("/").lower() == STORAGE_AUDIENCE:
+        return f"https://sts.windows.net/{seed.TENANT_ID}/"
+    return f"{base_url}/{seed.TENANT_ID}/"
+
+
 def _token(store, issuer, base_url, tenant, request):
     if not _tenant_known(tenant):
         return _tenant_not_found(tenant)
@@ -390,7 +398,7 @@ def _token(store, issuer, base_url, tenant, request):
                           f"The provided value for scope '{params.get('scope', '')}' is not valid. Client credential "
                           "flows must have a scope value with /.default suffixed to the resource identifier "
                           "(application ID URI).")
-    token = issuer.mint(principal, audience, f"{base_url}/{seed.TENANT_ID}/")
+    token = issuer.mint(principal, audience, token_issuer(base_url, audience))
     body = {"token_type": "Bearer", "expires_in": TOKEN_LIFETIME_SECONDS - 1,
             "ext_expires_in": TOKEN_LIFETIME_SECONDS - 1, "access_token": token}
     if tenant == "adfs" or "/v2.0/" not in request.path:

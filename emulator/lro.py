@@ -4,6 +4,9 @@ Operations complete lazily: every request first calls ``settle()``, which finish
 time has come by running its completion callback under the store lock. No background thread is needed
 and the outcome is deterministic for a given sequence of requests.
 
+Holds (``POST /_emulator/holds``) keep matching operations running past their time until released, so tests
+can look at in-progress states however slow the machine is.
+
 Status values follow what the real Microsoft.DataProtection service sends (recordings of real traffic
 show ``"Inprogress"`` and ``"endTime": "0001-01-01T00:00:00Z"`` while running); azure-core compares
 statuses without case.
@@ -11,6 +14,7 @@ statuses without case.
 
 import base64
 import math
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -60,9 +64,27 @@ class OperationManager:
     def __init__(self, store):
         self.store = store
         self.operations = {}
+        self.holds = []
 
     def clear(self):
         self.operations.clear()
+        self.holds.clear()
+
+    def hold(self, hold_id, kind_regex="", path_regex=""):
+        """Keep operations whose kind and resource id match (``re.search``) running until released."""
+        hold = {"id": hold_id, "kind_regex": kind_regex, "path_regex": path_regex}
+        self.holds.append(hold)
+        return hold
+
+    def release(self, hold_id=None):
+        """Release one hold (or all); returns how many were released. Due operations complete at the next settle."""
+        before = len(self.holds)
+        self.holds[:] = [hold for hold in self.holds if hold_id is not None and hold["id"] != hold_id]
+        return before - len(self.holds)
+
+    def is_held(self, op):
+        return any(re.search(hold["kind_regex"], op.kind) and re.search(hold["path_regex"], op.resource_id)
+                   for hold in self.holds)
 
     def start(self, kind, resource_id, location, on_complete=None, seconds=None, result=None):
         """Register an operation that completes ``seconds`` (default ``--lro-seconds``) of real time from now.
@@ -75,7 +97,7 @@ class OperationManager:
                        start_time=self.store.clock.now(), due=time.monotonic() + max(0.0, delay),
                        on_complete=on_complete, result=dict(result or {}))
         self.operations[op.op_id] = op
-        if delay <= 0:
+        if delay <= 0 and not self.is_held(op):
             self._complete(op)
         return op
 
@@ -87,7 +109,7 @@ class OperationManager:
         """Complete every running operation whose time has come."""
         now = time.monotonic()
         for op in list(self.operations.values()):
-            if op.running and op.due <= now:
+            if op.running and op.due <= now and not self.is_held(op):
                 self._complete(op)
 
     def running_for(self, resource_id):
@@ -109,6 +131,16 @@ class OperationManager:
     def retry_after(op):
         """Seconds until the operation is due, as an integer >= 1 (azure-core ignores 0)."""
         return max(1, math.ceil(op.due - time.monotonic()))
+
+    def start_headers(self, op):
+        """``Retry-After`` of the answer that starts an operation."""
+        return {"Retry-After": str(self.retry_after(op)) if op.running else "1"}
+
+    def poll_headers(self, op):
+        """``Retry-After`` of a status or result poll while the operation runs, unless ``--no-retry-after``."""
+        if not op.running or self.store.settings.no_retry_after:
+            return {}
+        return {"Retry-After": str(self.retry_after(op))}
 
 
 def status_body(op, path):

@@ -11,7 +11,7 @@ import re
 import time
 from functools import lru_cache
 
-from emulator import seed
+from emulator import datasources, seed
 
 BUILTIN_CREATED_ON = "2015-02-02T21:55:09.8806423Z"
 
@@ -276,3 +276,9 @@ def missing_roles(store, principal_id, needs, min_age_seconds=0.0):
     """The ``(role guid, scope)`` pairs of ``needs`` the principal does not (yet) hold; see ``role_covered``."""
     return [(role, scope) for role, scope in needs
             if not role_covered(store, principal_id, role, scope, min_age_seconds)]
+
+
+def missing_datasource_roles(store, principal_id, roles, resource_id, target_id=None, min_age_seconds=0.0):
+    """What a vault identity lacks of a datasource's roles (``Datasource.backup_roles`` / ``restore_roles``) for a
+    protected resource (and a restore target)."""
+    return missing_roles(store, principal_id, datasources.role_scopes(roles, resource_id, target_id), min_age_seconds)

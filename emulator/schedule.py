@@ -25,10 +25,15 @@ Rules implemented:
 """
 
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from emulator import registry
 from emulator.clock import add_duration, parse_duration
+from emulator.protection import CONFIGURED, INSTANCE_TABLE, STOPPED
+from emulator.resources import jobs, recovery_points
+from emulator.resources.policies import find_policy
 
 # Windows time zone ids (what Azure policies carry) -> IANA zones (CLDR windowsZones, territory "001").
 WINDOWS_ZONES = {
@@ -471,3 +476,51 @@ def plan_one(policy_properties, moment, tz, tracker):
 def policy_zone(policy_properties):
     rule = backup_rule(policy_properties) or {}
     return zone_or_utc(rule.get("trigger", {}).get("schedule", {}).get("timeZone"))
+
+
+# ------------------------------------------------------------------------------------ the simulated clock
+
+SCHEDULED_JOB_MINUTES = 3
+
+
+def run_scheduled_backups(store, record, until):
+    """Run a backup instance's scheduled backups due in (watermark, until] as ScheduledBackup jobs and recovery
+    points; returns the number of jobs."""
+    policy = find_policy(store, record["body"]["policyInfo"]["policyId"])
+    start = record.get("watermark")
+    record["watermark"] = until
+    if policy is None or start is None or start >= until:
+        return 0
+    properties = policy["properties"]
+    rule = backup_rule(properties)
+    schedule = (rule or {}).get("trigger", {}).get("schedule", {})
+    tz = policy_zone(properties)
+    context = jobs.job_context(store, record)
+    tracker = record.setdefault("tracker", FirstTracker())
+    count = 0
+    for moment in occurrences(schedule.get("repeatingTimeIntervals"), schedule.get("timeZone"), start, until):
+        _moment, local, _tag, retention_name, expiry = plan_one(properties, moment, tz, tracker)
+        job = jobs.create_backup_job(store, context, moment, False, retention_name, rule["name"])
+        end = min(moment + timedelta(minutes=SCHEDULED_JOB_MINUTES), until)
+        failure = jobs.take_job_failure(store, record["name"])
+        if failure is not None:
+            jobs.finish_job(job, end, jobs.failure_error(failure))
+        else:
+            recovery_points.create_recovery_point(store, record["id"], moment, retention_name, expiry, policy["name"])
+            tracker.record(local)
+            jobs.finish_job(job, end)
+        count += 1
+    return count
+
+
+@registry.on_clock_advance
+def _run_schedules(store, _before, after):
+    """Every ProtectionConfigured instance's scheduled backups; expiry of recovery points (not of stopped ones)."""
+    started = time.monotonic()
+    for _key, record in sorted(store.table(INSTANCE_TABLE).items()):
+        if record["state"] == CONFIGURED and not record.get("deleting"):
+            run_scheduled_backups(store, record, after)
+    for record in store.table(INSTANCE_TABLE).values():
+        if record["state"] != STOPPED:
+            recovery_points.expire_points(store, record["id"], after)
+    store.counters["clock_hook_ms"] = round((time.monotonic() - started) * 1000)

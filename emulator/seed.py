@@ -89,9 +89,15 @@ POSTGRES_SERVERS = [
 
 STORAGE_ACCOUNTS = [
     {"subscriptionId": SUBSCRIPTION_ID, "resourceGroup": "rg-backup", "name": "stpgrestoreeus",
-     "location": "eastus", "sku": "Standard_LRS"},
+     "location": "eastus", "sku": "Standard_LRS", "allowCrossTenantReplication": True},
     {"subscriptionId": SUBSCRIPTION_ID, "resourceGroup": "rg-backup-weu", "name": "stpgrestoreweu",
      "location": "westeurope", "sku": "Standard_GRS"},
+    # In the pair of eastus: the target of cross-region restores from eastus vaults.
+    {"subscriptionId": SUBSCRIPTION_ID, "resourceGroup": "rg-backup", "name": "stpgrestorewus",
+     "location": "westus", "sku": "Standard_LRS", "allowCrossTenantReplication": True},
+    # In the partner subscription: the target of cross-subscription restores.
+    {"subscriptionId": PARTNER_SUBSCRIPTION_ID, "resourceGroup": "rg-backup-partner", "name": "stpgrestorepartner",
+     "location": "eastus", "sku": "Standard_LRS", "allowCrossTenantReplication": True},
 ]
 
 USER_ASSIGNED_IDENTITIES = [

@@ -26,7 +26,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from emulator import api_versions, control, identity, rbac, registry, seed, tls
+from emulator import api_versions, control, dataplane, identity, rbac, registry, seed, tls
 from emulator.arm import ArmError, ArmRequest, ArmResponse, find_resource_group
 from emulator.state import Store
 
@@ -401,6 +401,20 @@ def serve(settings):
     state_dir.mkdir(parents=True, exist_ok=True)
     _remove_env_files(state_dir)
     ssl_context = tls.create_tls_files(state_dir)
+    if settings.data_plane:
+        print("emulator: starting the data plane (PostgreSQL, Azurite)", file=sys.stderr, flush=True)
+        try:
+            dataplane.start(state_dir, [item["name"] for item in seed.STORAGE_ACCOUNTS], state_dir / "ca-bundle.pem")
+        except dataplane.DataPlaneError as exc:
+            print(f"emulator: the data plane did not start: {exc}", file=sys.stderr, flush=True)
+            return 1
+    try:
+        return _serve(settings, state_dir, ssl_context)
+    finally:
+        dataplane.stop()
+
+
+def _serve(settings, state_dir, ssl_context):
     app = EmulatorApp(settings)
     server = make_server("127.0.0.1", settings.port, app, threaded=True, ssl_context=ssl_context,
                          request_handler=_QuietHandler)

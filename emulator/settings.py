@@ -17,3 +17,7 @@ class Settings:
     # Run-time knobs (``POST /_emulator/settings``); None means "as long as --lro-seconds".
     protection_seconds: Optional[float] = None
     job_seconds: Optional[float] = None
+    # Operation-status polls without Retry-After (some real answers carry none; clients must cope).
+    no_retry_after: bool = False
+    # --data-plane: PostgreSQL, real dumps and Azurite behind the seeded resources (emulator/dataplane/).
+    data_plane: bool = False

@@ -4,6 +4,8 @@
 #   - git (the sanity/lint/integration copies list files with `git ls-files`)
 #   - shellcheck (ansible-test's shellcheck sanity test)
 #   - make (only matters when .ci/run calls this before make exists)
+#   - postgresql (the emulator's data plane runs a real PostgreSQL: initdb, pg_ctl, pg_dump, pg_restore)
+#   - nodejs and npm (scripts/install-node-tools.sh installs Azurite, the data plane's storage, with npm)
 # Runs `apt-get update` once before installing and skips apt entirely when nothing is missing.
 # Not root: uses `sudo -n` when available, otherwise prints what to install and fails.
 set -euo pipefail
@@ -58,6 +60,10 @@ fi
 have git || missing+=(git)
 have shellcheck || missing+=(shellcheck)
 have make || missing+=(make)
+# Debian installs the server binaries under /usr/lib/postgresql/<version>/bin, not on PATH.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || have initdb || missing+=(postgresql)
+have node || missing+=(nodejs)
+have npm || missing+=(npm)
 
 if ((${#missing[@]} == 0)); then
     exit 0

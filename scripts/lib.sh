@@ -62,8 +62,13 @@ EMULATOR_KEEP_STATE="${EMULATOR_KEEP_STATE:-}"
 # written env.sh. Sets EMULATOR_PID, EMULATOR_STATE_DIR and EMULATOR_LOG. Call emulator_stop from an
 # EXIT trap. EMULATOR_ARGS adds `emulator serve` options, e.g. EMULATOR_ARGS="--latency-ms 50".
 emulator_start() {
-    local timeout="${EMULATOR_START_TIMEOUT:-30}" waited=0 extra=()
+    local timeout waited=0 extra=()
     read -r -a extra <<<"${EMULATOR_ARGS:-}"
+    # --data-plane starts PostgreSQL (initdb on first start) and Azurite before env.sh is written.
+    case " ${EMULATOR_ARGS:-} " in
+        *" --data-plane "*) timeout="${EMULATOR_START_TIMEOUT:-300}" ;;
+        *) timeout="${EMULATOR_START_TIMEOUT:-30}" ;;
+    esac
     [[ -d "$REPO_ROOT/emulator" ]] || die "the emulator package ($REPO_ROOT/emulator) is missing"
     EMULATOR_TMP="$(mktemp -d "${TMPDIR:-/tmp}/azbackup-emulator.XXXXXX")"
     EMULATOR_STATE_DIR="$EMULATOR_TMP/state"

@@ -32,7 +32,8 @@ fi
 # The emulator tests spend most of their time waiting on long-running operations (Retry-After >= 1 s), so
 # more workers than cores pays off; PYTEST_WORKERS=0 runs them in one process.
 workers="${PYTEST_WORKERS:-4}"
-"$VENV_PY" -m pytest -q -p no:cacheprovider -n "$workers" --junitxml="$junit" "$@" "${paths[@]}" || rc=$?
+# loadgroup: tests marked xdist_group (the data-plane module) share one worker and so one emulator.
+"$VENV_PY" -m pytest -q -p no:cacheprovider -n "$workers" --dist loadgroup --junitxml="$junit" "$@" "${paths[@]}" || rc=$?
 if ((rc == 5)); then
     echo "ERROR: pytest collected no tests although test files exist" >&2
 fi

@@ -4,9 +4,18 @@ from emulator import registry
 from emulator.arm import json_response, paged, require_resource_group, resource_not_found
 
 
-def register_read_only(provider, type_name, table):
-    """Register the three read routes ARM offers for ``{provider}/{type_name}`` resources kept in ``table``."""
+def register_read_only(provider, type_name, table, seed_items=(), render=None):
+    """Register the three read routes ARM offers for ``{provider}/{type_name}`` resources kept in ``table``, and a
+    seeder that fills the table with ``render(item)`` for each seeded item."""
     provider_type = f"{provider}/{type_name}"
+
+    @registry.seeder(order=30)
+    def seed_table(store):
+        rows = store.table(table)
+        for item in seed_items:
+            body = render(item)
+            rows[body["id"].lower()] = body
+
     action = f"{provider_type}/read"
     group_rule = f"/subscriptions/<subscription>/resourceGroups/<resource_group>/providers/{provider_type}"
 
@@ -34,4 +43,4 @@ def register_read_only(provider, type_name, table):
                  if key.startswith(prefix) and type_marker in key]
         return paged(request, items)
 
-    return get_one, list_in_group, list_in_subscription
+    return get_one, list_in_group, list_in_subscription, seed_table

@@ -31,7 +31,11 @@ DEFINITION_READ = "Microsoft.Authorization/roleDefinitions/read"
 
 def _scope_of(request):
     """The scope path of a scoped Microsoft.Authorization call, validated like ARM (subscription, group)."""
-    scope = "/" + request.values.get("scope", "").strip("/")
+    return check_scope(request.store, "/" + request.values.get("scope", "").strip("/"))
+
+
+def check_scope(store, scope):
+    """(scope, subscription) of a subscription, resource group or resource scope; ARM's 400/404 otherwise."""
     match = _SCOPE.match(scope)
     if not match:
         raise ArmError(400, "InvalidScope", f"The scope '{scope}' is not valid for this emulator: use a subscription, "
@@ -40,7 +44,7 @@ def _scope_of(request):
     if subscription.lower() not in {item["subscriptionId"] for item in seed.SUBSCRIPTIONS}:
         raise ArmError(404, "SubscriptionNotFound", f"The subscription '{subscription}' could not be found.")
     if match.group("rg"):
-        require_resource_group(request.store, subscription, match.group("rg"))
+        require_resource_group(store, subscription, match.group("rg"))
     return scope, subscription
 
 
@@ -123,26 +127,21 @@ def _list_definitions(request, subscription):
     return json_response(200, {"value": [rbac.role_definition_resource(guid, subscription) for guid in guids]})
 
 
+def _definition_subscription(request):
+    """The subscription a role definition is read in: the scope's, or none at the root (``/providers/...``)."""
+    return _scope_of(request)[1] if "scope" in request.values else None
+
+
 @registry.route(f"{DEFINITION_RULE}/<role_id>", ["GET"], action=DEFINITION_READ, provider=PROVIDER)
-def get_role_definition(request):
-    _scope, subscription = _scope_of(request)
-    return _get_definition(request, subscription)
-
-
 @registry.route("/providers/Microsoft.Authorization/roleDefinitions/<role_id>", ["GET"], action="", provider=PROVIDER)
-def get_root_role_definition(request):
-    return _get_definition(request, None)
+def get_role_definition(request):
+    return _get_definition(request, _definition_subscription(request))
 
 
 @registry.route(DEFINITION_RULE, ["GET"], action=DEFINITION_READ, provider=PROVIDER)
-def list_role_definitions(request):
-    _scope, subscription = _scope_of(request)
-    return _list_definitions(request, subscription)
-
-
 @registry.route("/providers/Microsoft.Authorization/roleDefinitions", ["GET"], action="", provider=PROVIDER)
-def list_root_role_definitions(request):
-    return _list_definitions(request, None)
+def list_role_definitions(request):
+    return _list_definitions(request, _definition_subscription(request))
 
 
 # --------------------------------------------------------------------------------------- role assignments
@@ -158,9 +157,13 @@ def _validate_name(name):
                 provider=PROVIDER)
 def create_role_assignment(request):
     scope, _subscription = _scope_of(request)
-    name = request.values["name"]
+    return put_assignment(request.store, request.caller, scope, request.values["name"], request.json_object())
+
+
+def put_assignment(store, caller, scope, name, body):
+    """Create (201) or confirm (200) a role assignment as ``caller``; ARM's 400/409 for what it refuses. The caller's
+    ``roleAssignments/write`` is checked by whoever calls (the route's RBAC check, or a deployment)."""
     _validate_name(name)
-    body = request.json_object()
     properties = body.get("properties")
     if not isinstance(properties, dict):
         raise ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: "
@@ -171,7 +174,7 @@ def create_role_assignment(request):
         raise ArmError(400, "RoleDefinitionDoesNotExist", "The specified role definition with ID "
                        f"'{properties.get('roleDefinitionId')}' does not exist.")
     principal_id = properties.get("principalId")
-    principal = identity.find_principal(request.store, principal_id if isinstance(principal_id, str) else None)
+    principal = identity.find_principal(store, principal_id if isinstance(principal_id, str) else None)
     if principal is None:
         raise ArmError(400, "PrincipalNotFound", f"Principal {principal_id} does not exist in the directory "
                        f"{seed.TENANT_ID}. Check that you have the correct principal ID. If you are creating this "
@@ -186,7 +189,7 @@ def create_role_assignment(request):
         raise ArmError(400, "UnmatchedPrincipalType", f"The PrincipalId '{principal_id}' has type "
                        f"'{principal['principalType']}' , which is different from specified PrincipalType "
                        f"'{principal_type}'.")
-    table = request.store.table(TABLE)
+    table = store.table(TABLE)
     assignment_id = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
     existing = table.get(assignment_id.lower())
     if existing is not None:
@@ -200,17 +203,20 @@ def create_role_assignment(request):
                 and record["roleDefinitionGuid"] == role_guid):
             raise ArmError(409, "RoleAssignmentExists", "The role assignment already exists.")
     description = properties.get("description") if isinstance(properties.get("description"), str) else None
-    record = add_assignment(request.store, scope, name.lower(), role_guid, principal["objectId"],
-                            principal["principalType"], created_by=request.caller.object_id, description=description)
+    record = add_assignment(store, scope, name.lower(), role_guid, principal["objectId"],
+                            principal["principalType"], created_by=caller.object_id, description=description)
     return json_response(201, _assignment_body(record))
+
+
+def _assignment_key(request):
+    scope, _subscription = _scope_of(request)
+    return f"{scope}/providers/Microsoft.Authorization/roleAssignments/{request.values['name']}".lower()
 
 
 @registry.route(f"{ASSIGNMENT_RULE}/<name>", ["GET"], action="Microsoft.Authorization/roleAssignments/read",
                 provider=PROVIDER)
 def get_role_assignment(request):
-    scope, _subscription = _scope_of(request)
-    key = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{request.values['name']}".lower()
-    record = request.store.table(TABLE).get(key)
+    record = request.store.table(TABLE).get(_assignment_key(request))
     if record is None:
         raise ArmError(404, "RoleAssignmentNotFound", f"The role assignment '{request.values['name']}' is not found.")
     return json_response(200, _assignment_body(record))
@@ -219,9 +225,7 @@ def get_role_assignment(request):
 @registry.route(f"{ASSIGNMENT_RULE}/<name>", ["DELETE"], action="Microsoft.Authorization/roleAssignments/delete",
                 provider=PROVIDER)
 def delete_role_assignment(request):
-    scope, _subscription = _scope_of(request)
-    key = f"{scope}/providers/Microsoft.Authorization/roleAssignments/{request.values['name']}".lower()
-    record = request.store.table(TABLE).pop(key, None)
+    record = request.store.table(TABLE).pop(_assignment_key(request), None)
     if record is None:
         return json_response(204)
     return json_response(200, _assignment_body(record))

@@ -1,4 +1,4 @@
-"""Microsoft.DataProtection backupInstances of PostgreSQL flexible servers, their operations and deleted instances.
+"""Microsoft.DataProtection backupInstances of PostgreSQL flexible servers and their operations.
 
 Status codes and long-running-operation headers follow the 2026-06-01 spec (BackupInstances_*,
 DeletedBackupInstances_*, examples under BackupInstanceOperations/ and DeletedBackupInstanceOperations/) and
@@ -12,8 +12,8 @@ Data Protection REST API"):
 - GET -> 200; list -> 200 ``{"value", "nextLink"}``; 404 ``ResourceNotFound``.
 - DELETE -> 202 + ``Azure-AsyncOperation`` (vault ``operationStatus``) + ``Location`` (subscription + location
   ``operationResults``) + ``Retry-After``; 204 when there is no such instance (recorded).
-- POST validateForBackup / backup / stopProtection / suspendBackups / resumeProtection / resumeBackups /
-  deletedBackupInstances/{name}/undelete -> 202 with the same three headers. The location ``operationResults``
+- POST validateForBackup / backup / stopProtection / suspendBackups / resumeProtection / resumeBackups -> 202 with
+  the same three headers. The location ``operationResults``
   then answers 200 ``{"objectType": "OperationJobExtendedInfo"}`` (plus ``jobId``, the job's full id, for
   ``backup``), and the operation status carries ``properties.jobId`` for ``backup`` (recorded). Asking to resume
   an instance that is already protected answers 200 with no body and does nothing (recorded); the other
@@ -39,39 +39,48 @@ Behaviour:
   ``UserErrorMissingRequiredPermissions`` ("Appropriate permissions to perform the operation is missing.", the
   documented code and message), the message naming each missing role, its definition id and the scope.
 - Ad hoc backup: a job (``isUserTriggered: true``) InProgress for ``job_seconds`` (settings; default
-  ``--lro-seconds``), then Completed with a recovery point tagged ``retentionTagOverride`` (Default when absent)
-  and kept for that rule's duration, or Failed when a ``job_failure`` fault applies. One backup at a time per
+  ``--lro-seconds``; a hold on ``backupJobs/run`` keeps it there), then Completed with a recovery point tagged
+  ``retentionTagOverride`` (``default``, lower case as real Azure reports it, for the default rule) and kept for
+  that rule's duration, or Failed when a ``job_failure`` fault applies. One backup at a time per
   instance (``UserErrorMaxConcurrentOperationLimitReached``, documented for PostgreSQL flexible servers).
-- Simulated clock: advancing it runs each ProtectionConfigured instance's scheduled backups (``emulator.schedule``)
-  as ScheduledBackup jobs (``isUserTriggered: false``) and recovery points, expires recovery points (not those of
-  stopped or soft-deleted instances) and purges soft-deleted instances whose purge time has come.
+- Simulated clock: ``emulator.schedule`` runs each ProtectionConfigured instance's scheduled backups as jobs
+  (``isUserTriggered: false``) and recovery points and expires recovery points (not those of stopped or
+  soft-deleted instances).
 - Stop protection keeps the data and stops expiry (ProtectionStopped); suspend backups keeps expiring data per
-  policy (BackupSchedulesSuspended); resumeProtection / resumeBackups return them to ProtectionConfigured.
-- DELETE with the vault's soft delete On or AlwaysOn moves the instance (and its recovery points) to
-  ``deletedBackupInstances`` (``SoftDeleted``, ``deletionInfo`` with ``scheduledPurgeTime`` = now + the vault's
-  retention days, as recorded); undelete brings it back ProtectionStopped. Otherwise it is gone with its points.
-- Hooks: ``policy_users`` / ``policy_soft_deleted_users`` (policies.py refuses deleting a policy in use),
-  ``vault_delete_blockers`` (a vault with instances, live or soft-deleted, cannot be deleted), ``vault_deleted``.
+  policy (``BackupsSuspended`` in both protectionStatus.status and currentProtectionState, as recorded);
+  resumeProtection (from either state, as recorded) / resumeBackups return them to ProtectionConfigured.
+- DELETE: the instance goes with its recovery points, unless a ``backup_instance_deleted`` hook keeps it
+  (``deleted_backup_instances``: the vault's soft delete).
+- The datasource's facts (type, resource table, roles) come from ``emulator.datasources``.
+- Hooks: ``policy_users`` (policies.py refuses deleting a policy in use), ``vault_delete_blockers`` (a vault with
+  instances cannot be deleted), ``vault_deleted``.
 
 Error codes: ``UserErrorMissingRequiredPermissions``, ``UserErrorDppDatasourceAlreadyProtected`` (documented) and
-``UserErrorMaxConcurrentOperationLimitReached`` (documented for PostgreSQL flexible servers),
-``UserErrorGenericResourceNotFound`` (recorded for undelete of nothing); body errors use the service's
+``UserErrorMaxConcurrentOperationLimitReached`` (documented for PostgreSQL flexible servers); body errors use the service's
 ``BMSUserErrorInvalidInput`` shape. Not found in public material, hence chosen: ``BMSUserErrorMismatchedRegion``
 (server and vault in different regions), ``UserErrorInvalidStateForOperation`` (an operation the instance's
 state does not allow) and ``UserErrorVaultNotEmpty`` (vault delete with instances).
 """
 
 import copy
-import time
-from datetime import timedelta
 
-from emulator import rbac, regions, registry, seed
-from emulator.arm import ArmError, ci_get, json_response, new_guid, paged, resource_not_found
-from emulator.clock import iso
-from emulator.lro import OperationManager
+from emulator import datasources, rbac, regions, registry
+from emulator.arm import ArmError, ci_get, json_response, paged
+from emulator.protection import (
+    CONFIGURED,
+    CONFIGURING,
+    DELETED_TABLE,
+    INSTANCE_TABLE,
+    PROTECTION_ERROR,
+    STOPPED,
+    SUSPENDED,
+    UPDATING,
+    enter_state,
+    find_deleted,
+    find_instance,
+)
 from emulator.resources import jobs, recovery_points
-from emulator.resources.policies import PGFLEX, find_policy
-from emulator.resources.postgres import TABLE as SERVERS_TABLE
+from emulator.resources.policies import find_policy
 from emulator.resources.vaults import (
     GROUP_RULE,
     PROVIDER,
@@ -79,37 +88,17 @@ from emulator.resources.vaults import (
     VAULT_TYPE,
     find_vault,
     get_vault_or_404,
-    invalid_input,
+    vault_child,
+    vault_child_or_404,
+    vault_children,
 )
-from emulator.schedule import (
-    FirstTracker,
-    backup_rule,
-    expiry_time,
-    occurrences,
-    plan_one,
-    policy_zone,
-    retention_duration,
-    retention_rule,
-)
+from emulator.schedule import FirstTracker, backup_rule, expiry_time, retention_duration, retention_rule
+from emulator.validators import invalid_input, require_object, require_string, same, user_error, user_facing_error
 
-TABLE = recovery_points.INSTANCE_TABLE
-DELETED_TABLE = "deletedBackupInstances"
+TABLE = INSTANCE_TABLE
 INSTANCE_TYPE = f"{VAULT_TYPE}/backupInstances"
-DELETED_TYPE = f"{VAULT_TYPE}/deletedBackupInstances"
 INSTANCES_RULE = f"{VAULT_RULE}/backupInstances"
 INSTANCE_RULE = f"{INSTANCES_RULE}/<instance>"
-
-CONFIGURING = "ConfiguringProtection"
-UPDATING = "UpdatingProtection"
-CONFIGURED = "ProtectionConfigured"
-PROTECTION_ERROR = "ProtectionError"
-STOPPED = "ProtectionStopped"
-SUSPENDED = "BackupSchedulesSuspended"
-SOFT_DELETED = "SoftDeleted"
-
-READER = seed.READER_ROLE
-PG_LTR = seed.PG_LTR_BACKUP_ROLE
-SCHEDULED_JOB_MINUTES = 3
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -120,111 +109,70 @@ def _settings_seconds(store, name):
     return store.settings.lro_seconds if value is None else value
 
 
-def _user_error(status, code, message, recommended, target="", detail=None):
-    """An ARM error in the service's user-error shape (code + message + additionalInfo[UserFacingError])."""
-    info = jobs.user_facing_error(code, message, recommended, detail=detail)
-    info["target"] = target
-    return ArmError(status, code, message, additionalInfo=[{"info": info, "type": "UserFacingError"}])
-
-
 def _state_error(record, operation, hint):
-    return _user_error(400, "UserErrorInvalidStateForOperation",
-                       f"{operation} is not allowed for backup instance '{record['name']}' in state "
-                       f"'{record['state']}'. {hint}", hint)
+    return user_error(400, "UserErrorInvalidStateForOperation",
+                      f"{operation} is not allowed for backup instance '{record['name']}' in state "
+                      f"'{record['state']}'. {hint}", hint)
 
 
 def instance_id_of(vault, name):
     return f"{vault['id']}/backupInstances/{name}"
 
 
-def deleted_id_of(vault, name):
-    return f"{vault['id']}/deletedBackupInstances/{name}"
+def _instance_or_404(request):
+    return vault_child_or_404(request, TABLE, "backupInstances", "instance", INSTANCE_TYPE)
 
 
-def find_instance(store, instance_id):
-    return store.table(TABLE).get(instance_id.lower())
-
-
-def _instance_or_404(request, vault=None):
-    vault = vault or get_vault_or_404(request)
-    record = find_instance(request.store, instance_id_of(vault, request.values["instance"]))
-    if record is None:
-        raise resource_not_found(INSTANCE_TYPE, f"{request.values['vault']}/{request.values['instance']}",
-                                 request.values["resource_group"])
-    return record, vault
-
-
-def _vault_location(vault):
+def vault_location(vault):
     return regions.normalize(vault["location"])
 
 
-def _lro_headers(request, vault, op, location=True):
+def lro_headers(request, vault, op, location=True):
     """Azure-AsyncOperation on the vault, Location on the subscription + vault region, Retry-After (recorded)."""
     version = {"api-version": request.api_version}
     headers = {"Azure-AsyncOperation": request.url(f"{vault['id']}/operationStatus/{op.op_id}", **version)}
     if location:
         headers["Location"] = request.url(
-            f"/subscriptions/{request.subscription_id}/providers/{PROVIDER}/locations/{_vault_location(vault)}"
+            f"/subscriptions/{request.subscription_id}/providers/{PROVIDER}/locations/{vault_location(vault)}"
             f"/operationResults/{op.op_id}", **version)
-    headers["Retry-After"] = str(OperationManager.retry_after(op)) if op.running else "1"
+    headers.update(request.store.operations.start_headers(op))
     return headers
-
-
-def _soft_delete(vault):
-    """(enabled, retention days) of the vault's soft delete settings."""
-    settings = (vault.get("settings") or {}).get("securitySettings", {}).get("softDeleteSettings") or {}
-    state = str(settings.get("state") or "Off").lower()
-    return state in ("on", "alwayson"), float(settings.get("retentionDurationInDays") or 14)
 
 
 # ----------------------------------------------------------------------------------------- body parsing
 
 
-def _object(value, path, required=True):
-    if value is None and not required:
-        return None
-    if not isinstance(value, dict):
-        kind = "missing" if value is None else f"a {type(value).__name__}, not an object"
-        raise invalid_input(f"'{path}' is {kind}; a JSON object is required.", path)
-    return value
+def find_resource(store, datasource, resource_id):
+    """The protected resource (a seeded PostgreSQL flexible server) named by a data source, or None."""
+    return store.table(datasource.resource_table).get((resource_id or "").strip().rstrip("/").lower())
 
 
-def _string(value, path, required=True):
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise invalid_input(f"'{path}' is required: a non-empty string.", path)
-    return value
-
-
-def _same(left, right):
-    return isinstance(left, str) and isinstance(right, str) and left.strip().rstrip("/").lower() == \
-        right.strip().rstrip("/").lower()
-
-
-def _find_server(store, resource_id):
-    return store.table(SERVERS_TABLE).get((resource_id or "").strip().rstrip("/").lower())
+def datasource_of(record):
+    """The datasource record of a backup instance."""
+    return datasources.find(record["body"]["dataSourceInfo"]["datasourceType"]) or datasources.PGFLEX
 
 
 def _parse_datasource(raw, path, object_type):
-    raw = _object(raw, path)
+    """(raw object, resource id, datasource record) of dataSourceInfo / dataSourceSetInfo."""
+    raw = require_object(raw, path)
     kind = ci_get(raw, "objectType")
-    if kind is not None and not _same(kind, object_type):
+    if kind is not None and not same(kind, object_type):
         raise invalid_input(f"Invalid value '{kind}' for '{path}.objectType'; expected '{object_type}'.",
                             f"{path}.objectType")
-    resource_id = _string(ci_get(raw, "resourceID"), f"{path}.resourceID")
-    datasource_type = _string(ci_get(raw, "datasourceType"), f"{path}.datasourceType")
-    if not _same(datasource_type, PGFLEX):
+    resource_id = require_string(ci_get(raw, "resourceID"), f"{path}.resourceID")
+    datasource_type = require_string(ci_get(raw, "datasourceType"), f"{path}.datasourceType")
+    datasource = datasources.find(datasource_type)
+    if datasource is None:
+        known = ", ".join(f"{item.datasource_type} ({item.label})" for item in datasources.DATASOURCES)
         raise invalid_input(f"Datasource type '{datasource_type}' in '{path}.datasourceType' is not supported here: "
-                            f"only {PGFLEX} (Azure Database for PostgreSQL flexible servers) can be protected.",
-                            f"{path}.datasourceType")
+                            f"only {known} can be protected.", f"{path}.datasourceType")
     resource_type = ci_get(raw, "resourceType")
-    if resource_type not in (None, "") and not _same(resource_type, PGFLEX):
-        raise invalid_input(f"'{path}.resourceType' is '{resource_type}' but the datasource type is {PGFLEX}.",
-                            f"{path}.resourceType")
+    if resource_type not in (None, "") and not same(resource_type, datasource.datasource_type):
+        raise invalid_input(f"'{path}.resourceType' is '{resource_type}' but the datasource type is "
+                            f"{datasource.datasource_type}.", f"{path}.resourceType")
     for key in ("resourceName", "resourceLocation", "resourceUri"):
-        _string(ci_get(raw, key), f"{path}.{key}", required=False)
-    return raw, resource_id
+        require_string(ci_get(raw, key), f"{path}.{key}", required=False)
+    return raw, resource_id, datasource
 
 
 def parse_instance(store, vault, properties):
@@ -233,48 +181,49 @@ def parse_instance(store, vault, properties):
     Returns (stored body, server resource, policy record, identity (principal id, description)); raises the
     synchronous 400s of the service.
     """
-    properties = _object(properties, "properties")
+    properties = require_object(properties, "properties")
     kind = ci_get(properties, "objectType")
-    if not _same(kind, "BackupInstance"):
+    if not same(kind, "BackupInstance"):
         raise invalid_input(f"'properties.objectType' must be 'BackupInstance'; got {kind!r}.", "properties.objectType")
-    source, resource_id = _parse_datasource(ci_get(properties, "dataSourceInfo"), "properties.dataSourceInfo",
-                                            "Datasource")
-    server = _find_server(store, resource_id)
+    source, resource_id, datasource = _parse_datasource(ci_get(properties, "dataSourceInfo"),
+                                                        "properties.dataSourceInfo", "Datasource")
+    server = find_resource(store, datasource, resource_id)
     if server is None:
-        raise _user_error(400, "UserErrorGenericResourceNotFound",
-                          f"Azure resource '{resource_id}' does not exist. Please make sure required resources exist. "
-                          "If the issue persists, contact Microsoft support.",
-                          "Check properties.dataSourceInfo.resourceID: it must be the ARM id of an existing "
-                          "PostgreSQL flexible server.", "properties.dataSourceInfo.resourceID")
+        raise user_error(400, "UserErrorGenericResourceNotFound",
+                         f"Azure resource '{resource_id}' does not exist. Please make sure required resources exist. "
+                         "If the issue persists, contact Microsoft support.",
+                         "Check properties.dataSourceInfo.resourceID: it must be the ARM id of an existing "
+                         f"resource of type {datasource.datasource_type}.", "properties.dataSourceInfo.resourceID")
     source_set = ci_get(properties, "dataSourceSetInfo")
     if source_set is not None:
-        source_set, set_id = _parse_datasource(source_set, "properties.dataSourceSetInfo", "DatasourceSet")
-        if not _same(set_id, resource_id):
+        source_set, set_id, _kind = _parse_datasource(source_set, "properties.dataSourceSetInfo", "DatasourceSet")
+        if not same(set_id, resource_id):
             raise invalid_input("'properties.dataSourceSetInfo.resourceID' must be the server itself "
-                                f"('{resource_id}') for {PGFLEX}; got '{set_id}'.",
+                                f"('{resource_id}') for {datasource.datasource_type}; got '{set_id}'.",
                                 "properties.dataSourceSetInfo.resourceID")
     server_region = regions.normalize(server["location"])
     vault_region = regions.normalize(vault["location"])
     if server_region != vault_region:
         message = (f"The datasource '{server['name']}' is in region '{server_region}' but the backup vault "
-                   f"'{vault['name']}' is in region '{vault_region}'. Azure Backup protects a PostgreSQL flexible "
-                   "server only with a backup vault in the same region.")
-        raise _user_error(400, "BMSUserErrorMismatchedRegion", message,
-                          f"Use a backup vault in region '{server_region}'.", "properties.dataSourceInfo")
-    policy_info = _object(ci_get(properties, "policyInfo"), "properties.policyInfo")
-    policy_id = _string(ci_get(policy_info, "policyId"), "properties.policyInfo.policyId")
+                   f"'{vault['name']}' is in region '{vault_region}'. Azure Backup protects {datasource.label} only "
+                   "with a backup vault in the same region.")
+        raise user_error(400, "BMSUserErrorMismatchedRegion", message,
+                         f"Use a backup vault in region '{server_region}'.", "properties.dataSourceInfo")
+    policy_info = require_object(ci_get(properties, "policyInfo"), "properties.policyInfo")
+    policy_id = require_string(ci_get(policy_info, "policyId"), "properties.policyInfo.policyId")
     policy = find_policy(store, policy_id)
-    if policy is None or not _same(policy.get("vaultId"), vault["id"]):
+    if policy is None or not same(policy.get("vaultId"), vault["id"]):
         raise invalid_input(f"Backup policy '{policy_id}' was not found in backup vault '{vault['name']}'. A backup "
                             "instance uses a policy of its own vault.", "properties.policyInfo.policyId")
     kinds = policy["properties"].get("datasourceTypes") or []
-    if not any(_same(item, PGFLEX) for item in kinds):
-        raise invalid_input(f"Backup policy '{policy['name']}' is for {', '.join(kinds)}, not for {PGFLEX}.",
-                            "properties.policyInfo.policyId")
-    identity_details = _object(ci_get(properties, "identityDetails"), "properties.identityDetails", required=False)
+    if not any(same(item, datasource.datasource_type) for item in kinds):
+        raise invalid_input(f"Backup policy '{policy['name']}' is for {', '.join(kinds)}, not for "
+                            f"{datasource.datasource_type}.", "properties.policyInfo.policyId")
+    identity_details = require_object(ci_get(properties, "identityDetails"), "properties.identityDetails",
+                                      required=False)
     principal = vault_principal(vault, identity_details)
-    body = {"friendlyName": _string(ci_get(properties, "friendlyName"), "properties.friendlyName", required=False)
-            or server["name"],
+    friendly = require_string(ci_get(properties, "friendlyName"), "properties.friendlyName", required=False)
+    body = {"friendlyName": friendly or server["name"],
             "dataSourceInfo": _render_source(source, resource_id, server, "Datasource")}
     if source_set is not None:
         body["dataSourceSetInfo"] = _render_source(source_set, resource_id, server, "DatasourceSet")
@@ -287,10 +236,10 @@ def parse_instance(store, vault, properties):
         pairs = [(key, ci_get(identity_details, key)) for key in keys]
         body["identityDetails"] = {key: value for key, value in pairs if value is not None}
     validation = ci_get(properties, "validationType")
-    if validation is not None and not (_same(validation, "ShallowValidation") or _same(validation, "DeepValidation")):
+    if validation is not None and not (same(validation, "ShallowValidation") or same(validation, "DeepValidation")):
         raise invalid_input(f"Invalid value '{validation}' for 'properties.validationType'. Allowed values are: "
                             "ShallowValidation, DeepValidation.", "properties.validationType")
-    return body, server, policy, principal, _same(validation, "DeepValidation")
+    return body, server, policy, principal, same(validation, "DeepValidation")
 
 
 def _render_source(raw, resource_id, server, object_type):
@@ -319,7 +268,7 @@ def vault_principal(vault, identity_details):
                                 "useSystemAssignedIdentity is false.",
                                 "properties.identityDetails.userAssignedIdentityArmUrl")
         for key, value in (identity.get("userAssignedIdentities") or {}).items():
-            if _same(key, user_url):
+            if same(key, user_url):
                 return value["principalId"], f"user-assigned identity '{key}'"
         names = ", ".join(identity.get("userAssignedIdentities") or {}) or "none"
         raise invalid_input(f"The user-assigned identity '{user_url}' is not an identity of backup vault "
@@ -339,7 +288,7 @@ def _protecting(store, resource_id, exclude_id=None):
         for key, record in store.table(table).items():
             if exclude_id and key == exclude_id.lower():
                 continue
-            if _same(record["body"]["dataSourceInfo"]["resourceID"], resource_id):
+            if same(record["body"]["dataSourceInfo"]["resourceID"], resource_id):
                 return record, deleted
     return None, False
 
@@ -350,10 +299,10 @@ def _refuse_if_protected(store, resource_id, exclude_id=None):
         return
     vault_id = record["vaultId"]
     state = " (soft deleted: undelete it, or wait until it is purged)" if deleted else ""
-    raise _user_error(400, "UserErrorDppDatasourceAlreadyProtected",
-                      f"Datasource is already protected under the Backup vault {vault_id}.",
-                      f"Delete the backup instance {record['name']} from the Backup vault {vault_id}{state} to "
-                      "re-protect the datasource in any other vault.")
+    raise user_error(400, "UserErrorDppDatasourceAlreadyProtected",
+                     f"Datasource is already protected under the Backup vault {vault_id}.",
+                     f"Delete the backup instance {record['name']} from the Backup vault {vault_id}{state} to "
+                     "re-protect the datasource in any other vault.")
 
 
 # ------------------------------------------------------------------------------------------ permissions
@@ -363,14 +312,10 @@ def _role_name(guid):
     return rbac.ROLE_DEFINITIONS[guid]["roleName"]
 
 
-def missing_roles(store, principal_id, server):
+def missing_roles(store, principal_id, datasource, resource):
     """[(role guid, scope)] the vault identity lacks for backup, counting assignments older than propagation."""
-    server_id = server["id"]
-    group_scope = server_id.split("/providers/")[0]
-    delay = store.settings.propagation_seconds
-    needed = ((READER, group_scope), (PG_LTR, server_id))
-    return [(role, scope) for role, scope in needed
-            if not rbac.role_covered(store, principal_id, role, scope, min_age_seconds=delay)]
+    return rbac.missing_datasource_roles(store, principal_id, datasource.backup_roles, resource["id"],
+                                         min_age_seconds=store.settings.propagation_seconds)
 
 
 def permission_error(principal, missing):
@@ -383,9 +328,9 @@ def permission_error(principal, missing):
     message = "Appropriate permissions to perform the operation is missing. " + detail
     action = ("Grant appropriate permissions to perform this operation as mentioned at "
               "https://aka.ms/UserErrorMissingRequiredPermissions and retry the operation.")
-    info = jobs.user_facing_error("UserErrorMissingRequiredPermissions", message, action,
-                                  inner_code="UserErrorMissingRequiredPermissions",
-                                  detail=f"Validate for Protection failed. {detail}")
+    info = user_facing_error("UserErrorMissingRequiredPermissions", message, action,
+                             inner_code="UserErrorMissingRequiredPermissions",
+                             detail=f"Validate for Protection failed. {detail}")
     return info
 
 
@@ -398,15 +343,16 @@ def _operation_error(info):
 def _check_permissions(store, record):
     """The UserFacingError for an instance whose vault identity lacks roles, or None (also None if gone)."""
     vault = find_vault(store, record["vaultId"])
-    server = _find_server(store, record["body"]["dataSourceInfo"]["resourceID"])
+    datasource = datasource_of(record)
+    server = find_resource(store, datasource, record["body"]["dataSourceInfo"]["resourceID"])
     if vault is None or server is None:
-        return jobs.user_facing_error("UserErrorGenericResourceNotFound", "Azure resource does not exist. Please "
-                                      "make sure required resources exist.", "Check the data source and the vault.")
+        return user_facing_error("UserErrorGenericResourceNotFound", "Azure resource does not exist. Please "
+                                 "make sure required resources exist.", "Check the data source and the vault.")
     try:
         principal = vault_principal(vault, record["body"].get("identityDetails"))
     except ArmError as exc:
-        return jobs.user_facing_error(exc.code, exc.message, "Fix the vault identity and retry.")
-    missing = missing_roles(store, principal[0], server)
+        return user_facing_error(exc.code, exc.message, "Fix the vault identity and retry.")
+    missing = missing_roles(store, principal[0], datasource, server)
     return permission_error(principal, missing) if missing else None
 
 
@@ -421,15 +367,21 @@ def _status_block(record):
     return status
 
 
-def render_instance(record):
-    """The instance as the service returns it (recorded key order)."""
-    body = record["body"]
-    properties = {"friendlyName": body["friendlyName"], "dataSourceInfo": body["dataSourceInfo"]}
+def instance_properties(body, first=None):
+    """The instance body's properties in the recorded key order (``first``: keys the service puts before them)."""
+    properties = dict(first or {})
+    properties.update(friendlyName=body["friendlyName"], dataSourceInfo=body["dataSourceInfo"])
     if "dataSourceSetInfo" in body:
         properties["dataSourceSetInfo"] = body["dataSourceSetInfo"]
     properties["policyInfo"] = body["policyInfo"]
     if "identityDetails" in body:
         properties["identityDetails"] = body["identityDetails"]
+    return properties
+
+
+def render_instance(record):
+    """The instance as the service returns it (recorded key order)."""
+    properties = instance_properties(record["body"])
     properties["protectionStatus"] = _status_block(record)
     properties["currentProtectionState"] = record["state"]
     if record["state"] == PROTECTION_ERROR and record.get("error"):
@@ -439,52 +391,7 @@ def render_instance(record):
     return {"properties": properties, "id": record["id"], "name": record["name"], "type": INSTANCE_TYPE}
 
 
-def render_deleted(record):
-    body = record["body"]
-    info = record["deletionInfo"]
-    deletion = {"deletionTime": iso(info["deletionTime"]), "billingEndDate": iso(info["deletionTime"]),
-                "scheduledPurgeTime": iso(info["purgeTime"]), "deleteActivityID": info["activityId"]}
-    properties = {"deletionInfo": deletion, "friendlyName": body["friendlyName"],
-                  "dataSourceInfo": body["dataSourceInfo"]}
-    if "dataSourceSetInfo" in body:
-        properties["dataSourceSetInfo"] = body["dataSourceSetInfo"]
-    properties["policyInfo"] = body["policyInfo"]
-    if "identityDetails" in body:
-        properties["identityDetails"] = body["identityDetails"]
-    properties.update(protectionStatus={"status": SOFT_DELETED}, currentProtectionState=SOFT_DELETED,
-                      provisioningState="Succeeded", objectType="DeletedBackupInstance")
-    return {"properties": properties, "id": record["deletedId"], "name": record["name"], "type": DELETED_TYPE}
-
-
-def job_context(store, record):
-    """The instance facts a job records."""
-    vault_parts = record["vaultId"].split("/")
-    source = record["body"]["dataSourceInfo"]
-    source_parts = source["resourceID"].split("/")
-    policy = find_policy(store, record["body"]["policyInfo"]["policyId"])
-    return {"vaultId": record["vaultId"], "vaultName": vault_parts[8], "subscriptionId": vault_parts[2],
-            "backupInstanceId": record["id"], "backupInstanceFriendlyName": record["body"]["friendlyName"],
-            "policyId": policy["id"] if policy else record["body"]["policyInfo"]["policyId"],
-            "policyName": policy["name"] if policy else record["body"]["policyInfo"]["policyId"].split("/")[-1],
-            "dataSourceId": source["resourceID"], "dataSourceName": source["resourceName"],
-            "dataSourceLocation": source["resourceLocation"], "dataSourceType": source["datasourceType"],
-            "sourceResourceGroup": source_parts[4] if len(source_parts) > 4 else "",
-            "sourceSubscriptionID": source_parts[2] if len(source_parts) > 2 else ""}
-
-
 # --------------------------------------------------------------------------------------- state changes
-
-
-def enter_state(store, record, state, error=None):
-    """Move an instance to a protection state. Scheduled backups run from the moment it (re)enters
-    ProtectionConfigured (the ``watermark``); states without backups forget the watermark (no catch-up)."""
-    if state == CONFIGURED:
-        if record.get("watermark") is None:
-            record["watermark"] = store.clock.now()
-    elif state != UPDATING:
-        record["watermark"] = None
-    record["state"] = state
-    record["error"] = error if state == PROTECTION_ERROR else None
 
 
 def _finish_protection(store, instance_id, generation, error):
@@ -522,9 +429,9 @@ def _busy(store, record):
 
 def _refuse_if_busy(store, record):
     if _busy(store, record) or record.get("deleting"):
-        raise _user_error(409, "UserErrorAnotherOperationInProgress",
-                          f"Another operation is in progress on backup instance '{record['name']}'. Retry after it "
-                          "completes.", "Retry the operation after the current one completes.")
+        raise user_error(409, "UserErrorAnotherOperationInProgress",
+                         f"Another operation is in progress on backup instance '{record['name']}'. Retry after it "
+                         "completes.", "Retry the operation after the current one completes.")
 
 
 # ---------------------------------------------------------------------------------------------- routes
@@ -545,7 +452,7 @@ def put_instance(request):
     if existing is not None:
         _refuse_if_busy(request.store, existing)
         old_source = existing["body"]["dataSourceInfo"]
-        if not _same(old_source["resourceID"], stored["dataSourceInfo"]["resourceID"]):
+        if not same(old_source["resourceID"], stored["dataSourceInfo"]["resourceID"]):
             raise invalid_input(f"The data source of backup instance '{name}' cannot be changed (current "
                                 f"'{old_source['resourceID']}', requested '{stored['dataSourceInfo']['resourceID']}'). "
                                 "Only the policy can be changed in place; protect another server with a new backup "
@@ -553,7 +460,7 @@ def put_instance(request):
         if existing["state"] in (STOPPED, SUSPENDED):
             raise _state_error(existing, "Updating the backup instance",
                                "Resume protection (resumeProtection or resumeBackups) first, then update it.")
-        changed = (not _same(existing["body"]["policyInfo"]["policyId"], stored["policyInfo"]["policyId"])
+        changed = (not same(existing["body"]["policyInfo"]["policyId"], stored["policyInfo"]["policyId"])
                    or existing["body"].get("identityDetails") != stored.get("identityDetails"))
         if existing["state"] == CONFIGURED:
             new_state = UPDATING if changed else CONFIGURED
@@ -571,9 +478,9 @@ def put_instance(request):
     request.store.table(TABLE)[instance_id.lower()] = record
     rendered = render_instance(record)
     op = request.store.operations.start(
-        "backupInstances/write", instance_id, _vault_location(vault),
+        "backupInstances/write", instance_id, vault_location(vault),
         on_complete=lambda store, op: _finish_put(store, op, generation, deep, previous))
-    return json_response(201 if existing is None else 200, rendered, _lro_headers(request, vault, op, location=False))
+    return json_response(201 if existing is None else 200, rendered, lro_headers(request, vault, op, location=False))
 
 
 @registry.route(INSTANCE_RULE, ["GET"], action=f"{INSTANCE_TYPE}/read", provider=PROVIDER)
@@ -584,9 +491,7 @@ def get_instance(request):
 
 @registry.route(INSTANCES_RULE, ["GET"], action=f"{INSTANCE_TYPE}/read", provider=PROVIDER)
 def list_instances(request):
-    vault = get_vault_or_404(request)
-    items = [render_instance(record) for record in request.store.under(TABLE, f"{vault['id']}/backupInstances/")]
-    return paged(request, items)
+    return paged(request, [render_instance(record) for record in vault_children(request, TABLE, "backupInstances")])
 
 
 @registry.route(f"{GROUP_RULE.replace('Microsoft.DataProtection', 'Microsoft.DBforPostgreSQL')}/flexibleServers/"
@@ -596,40 +501,33 @@ def list_instances_of_server(request):
     """BackupInstancesExtensionRouting_List for a PostgreSQL flexible server: its instances in any vault."""
     server_id = request.path.split(f"/providers/{PROVIDER}/")[0]
     items = [render_instance(record) for _key, record in sorted(request.store.table(TABLE).items())
-             if _same(record["body"]["dataSourceInfo"]["resourceID"], server_id)]
+             if same(record["body"]["dataSourceInfo"]["resourceID"], server_id)]
     return paged(request, items)
 
 
 def _finish_delete(store, op):
+    """The instance goes; its recovery points go too unless a ``backup_instance_deleted`` hook keeps them (the
+    vault's soft delete: ``deleted_backup_instances``)."""
     record = find_instance(store, op.resource_id)
     if record is None:
         return None
     store.table(TABLE).pop(record["id"].lower(), None)
-    vault = find_vault(store, record["vaultId"])
-    enabled, days = _soft_delete(vault or {})
-    if not enabled:
+    record["deleting"] = False
+    if not any(registry.call_hooks("backup_instance_deleted", store, record)):
         recovery_points.delete_points_of(store, record["id"])
-        return None
-    now = store.clock.now()
-    vault_id = record["vaultId"]
-    record.update(deleting=False, deletedId=f"{vault_id}/deletedBackupInstances/{record['name']}",
-                  deletionInfo={"deletionTime": now, "purgeTime": now + timedelta(days=days),
-                                "activityId": new_guid()})
-    store.table(DELETED_TABLE)[record["deletedId"].lower()] = record
     return None
 
 
 @registry.route(INSTANCE_RULE, ["DELETE"], action=f"{INSTANCE_TYPE}/delete", provider=PROVIDER)
 def delete_instance(request):
-    vault = get_vault_or_404(request)
-    record = find_instance(request.store, instance_id_of(vault, request.values["instance"]))
+    record, vault = vault_child(request, TABLE, "backupInstances", "instance")
     if record is None:
         return json_response(204)
     _refuse_if_busy(request.store, record)
     record["deleting"] = True
-    op = request.store.operations.start("backupInstances/delete", record["id"], _vault_location(vault),
+    op = request.store.operations.start("backupInstances/delete", record["id"], vault_location(vault),
                                         on_complete=_finish_delete)
-    return json_response(202, None, _lro_headers(request, vault, op))
+    return json_response(202, None, lro_headers(request, vault, op))
 
 
 @registry.route(f"{INSTANCE_RULE}/operationResults/<operation>", ["GET"], action=f"{INSTANCE_TYPE}/read",
@@ -642,7 +540,7 @@ def instance_operation_result(request):
         raise ArmError(404, "OperationNotFound", f"The operation '{request.values['operation']}' was not found.")
     if op.running:
         return json_response(202, None, {"Location": request.url(request.path, **{"api-version": request.api_version}),
-                                         "Retry-After": str(OperationManager.retry_after(op))})
+                                         **request.store.operations.poll_headers(op)})
     if op.error:
         raise ArmError(400, op.error.get("code", "InternalError"), op.error.get("message", "The operation failed."))
     record = find_instance(request.store, instance_id)
@@ -662,20 +560,21 @@ def validate_for_backup(request):
     instance = ci_get(body, "backupInstance")
     if instance is None:
         raise invalid_input("'backupInstance' is required: the BackupInstance to validate.", "backupInstance")
-    _stored, server, _policy, principal, _deep = parse_instance(request.store, vault, instance)
+    stored, server, _policy, principal, _deep = parse_instance(request.store, vault, instance)
     _refuse_if_protected(request.store, server["id"])
+    datasource = datasource_of({"body": stored})
 
     def check(store, _op):
         current = find_vault(store, vault["id"])
         if current is None:
             return {"code": "UserErrorGenericResourceNotFound", "message": "The backup vault no longer exists."}
-        missing = missing_roles(store, principal[0], server)
+        missing = missing_roles(store, principal[0], datasource, server)
         return _operation_error(permission_error(principal, missing)) if missing else None
 
     # Not keyed on the vault itself: a validation in flight must not make vault writes answer 409.
     op = request.store.operations.start("validateForBackup", f"{vault['id']}/validateForBackup",
-                                        _vault_location(vault), on_complete=check)
-    return json_response(202, None, _lro_headers(request, vault, op))
+                                        vault_location(vault), on_complete=check)
+    return json_response(202, None, lro_headers(request, vault, op))
 
 
 # ------------------------------------------------------------------------------------------ ad hoc backup
@@ -687,60 +586,66 @@ def _run_job_now(store, record, job, failure):
     if failure is not None:
         jobs.finish_job(job, now, jobs.failure_error(failure))
         return None
-    if find_instance(store, record["id"]) is None and \
-            store.table(DELETED_TABLE).get(record["id"].replace("/backupInstances/", "/deletedBackupInstances/")
-                                           .lower()) is None:
+    if find_instance(store, record["id"]) is None and find_deleted(store, record["id"]) is None:
         jobs.finish_job(job, now)
         return None
     policy = find_policy(store, record["body"]["policyInfo"]["policyId"])
     rule = retention_rule(policy["properties"], job["retentionTag"]) if policy else None
     expiry = expiry_time(job["startTime"], retention_duration(rule))
-    recovery_points.create_recovery_point(store, record["id"], job["startTime"], (rule or {}).get("name", "Default"),
-                                          expiry, job["policyName"])
+    recovery_points.create_recovery_point(store, record["id"], job["startTime"], job["retentionTag"], expiry,
+                                          job["policyName"])
     jobs.finish_job(job, now)
     return None
+
+
+def _adhoc_tag(retention):
+    """The retention tag an on-demand backup reports: the rule's name, but ``default`` in lower case for the default
+    rule (what real Azure reports for an on-demand backup kept by the default rule)."""
+    if retention is None or retention.get("isDefault"):
+        return "default"
+    return retention["name"]
 
 
 @registry.route(f"{INSTANCE_RULE}/backup", ["POST"], action=f"{INSTANCE_TYPE}/backup/action", provider=PROVIDER)
 def adhoc_backup(request):
     record, vault = _instance_or_404(request)
     body = request.json_object()
-    options = _object(ci_get(body, "backupRuleOptions"), "backupRuleOptions")
-    rule_name = _string(ci_get(options, "ruleName"), "backupRuleOptions.ruleName")
-    trigger = _object(ci_get(options, "triggerOption"), "backupRuleOptions.triggerOption")
-    tag = _string(ci_get(trigger, "retentionTagOverride"), "backupRuleOptions.triggerOption.retentionTagOverride",
-                  required=False)
+    options = require_object(ci_get(body, "backupRuleOptions"), "backupRuleOptions")
+    rule_name = require_string(ci_get(options, "ruleName"), "backupRuleOptions.ruleName")
+    trigger = require_object(ci_get(options, "triggerOption"), "backupRuleOptions.triggerOption")
+    tag = require_string(ci_get(trigger, "retentionTagOverride"),
+                         "backupRuleOptions.triggerOption.retentionTagOverride", required=False)
     if record["state"] != CONFIGURED or record.get("deleting"):
         raise _state_error(record, "An on-demand backup",
                            "Back up an instance whose protection is configured (ProtectionConfigured); resume "
                            "protection or fix the protection error first.")
     policy = find_policy(request.store, record["body"]["policyInfo"]["policyId"])
     rule = backup_rule(policy["properties"]) if policy else None
-    if rule is None or not _same(rule["name"], rule_name):
+    if rule is None or not same(rule["name"], rule_name):
         raise invalid_input(f"backupRuleOptions.ruleName '{rule_name}' is not a backup rule of policy "
                             f"'{policy['name'] if policy else '?'}' (its backup rule: "
                             f"{rule['name'] if rule else 'none'}).", "backupRuleOptions.ruleName")
     retention = retention_rule(policy["properties"], tag or "Default")
-    if tag and (retention is None or not _same(retention["name"], tag)):
+    if tag and (retention is None or not same(retention["name"], tag)):
         names = ", ".join(item["name"] for item in policy["properties"]["policyRules"]
                           if item["objectType"] == "AzureRetentionRule")
         raise invalid_input(f"backupRuleOptions.triggerOption.retentionTagOverride '{tag}' does not name a retention "
                             f"rule of policy '{policy['name']}' "
                             f"(rules: {names}).", "backupRuleOptions.triggerOption.retentionTagOverride")
     if jobs.running_backup_jobs(request.store, record["id"]):
-        raise _user_error(400, "UserErrorMaxConcurrentOperationLimitReached",
-                          "Limit to the number of backups that can be performed on a backup instance has reached to "
-                          "maximum.", "Try to trigger a backup operation once the current backup job is complete.")
+        raise user_error(400, "UserErrorMaxConcurrentOperationLimitReached",
+                         "Limit to the number of backups that can be performed on a backup instance has reached to "
+                         "maximum.", "Try to trigger a backup operation once the current backup job is complete.")
     store = request.store
-    job = jobs.create_backup_job(store, job_context(store, record), store.clock.now(), True,
-                                 (tag or "Default"), rule["name"])
+    job = jobs.create_backup_job(store, jobs.job_context(store, record), store.clock.now(), True,
+                                 _adhoc_tag(retention), rule["name"])
     failure = jobs.take_job_failure(store, record["name"])
-    store.operations.start("backupJobs/run", record["id"], _vault_location(vault),
+    store.operations.start("backupJobs/run", record["id"], vault_location(vault),
                            on_complete=lambda st, _op: _run_job_now(st, record, job, failure),
                            seconds=_settings_seconds(store, "job_seconds"))
-    op = store.operations.start("backupInstances/backup", record["id"], _vault_location(vault),
+    op = store.operations.start("backupInstances/backup", record["id"], vault_location(vault),
                                 result={"jobId": jobs.operation_job_id(vault["id"], job["name"])})
-    return json_response(202, None, _lro_headers(request, vault, op))
+    return json_response(202, None, lro_headers(request, vault, op))
 
 
 # --------------------------------------------------------------------------------- stop / suspend / resume
@@ -761,192 +666,71 @@ def _transition(request, operation, allowed, target, hint):
             enter_state(store, current, target)
         return None
 
-    op = request.store.operations.start(f"backupInstances/{operation}", record["id"], _vault_location(vault),
+    op = request.store.operations.start(f"backupInstances/{operation}", record["id"], vault_location(vault),
                                         on_complete=finish)
-    return json_response(202, None, _lro_headers(request, vault, op))
+    return json_response(202, None, lro_headers(request, vault, op))
 
 
-@registry.route(f"{INSTANCE_RULE}/stopProtection", ["POST"], action=f"{INSTANCE_TYPE}/stopProtection/action",
-                provider=PROVIDER)
-def stop_protection(request):
-    return _transition(request, "stopProtection", (CONFIGURED, SUSPENDED, PROTECTION_ERROR), STOPPED,
+# operation -> (states it applies to, the state it leads to, what to do instead)
+TRANSITIONS = {
+    "stopProtection": ((CONFIGURED, SUSPENDED, PROTECTION_ERROR), STOPPED,
                        "Stop protection applies to a protected (or suspended) instance; wait until protection is "
-                       "configured.")
-
-
-@registry.route(f"{INSTANCE_RULE}/suspendBackups", ["POST"], action=f"{INSTANCE_TYPE}/suspendBackups/action",
-                provider=PROVIDER)
-def suspend_backups(request):
-    return _transition(request, "suspendBackups", (CONFIGURED,), SUSPENDED,
+                       "configured."),
+    "suspendBackups": ((CONFIGURED,), SUSPENDED,
                        "Suspend backups applies to an instance whose protection is configured; a stopped instance "
-                       "must be resumed (resumeProtection) first.")
+                       "must be resumed (resumeProtection) first."),
+    # resumeProtection is accepted for a suspended instance too (recorded real traffic).
+    "resumeProtection": ((STOPPED, SUSPENDED), CONFIGURED,
+                         "resumeProtection resumes a stopped (ProtectionStopped) or suspended (BackupsSuspended) "
+                         "instance."),
+    "resumeBackups": ((SUSPENDED,), CONFIGURED,
+                      "resumeBackups resumes an instance whose backups are suspended (BackupsSuspended); use "
+                      "resumeProtection for a stopped instance."),
+}
 
 
-@registry.route(f"{INSTANCE_RULE}/resumeProtection", ["POST"], action=f"{INSTANCE_TYPE}/resumeProtection/action",
-                provider=PROVIDER)
-def resume_protection(request):
-    return _transition(request, "resumeProtection", (STOPPED,), CONFIGURED,
-                       "resumeProtection resumes a stopped instance (ProtectionStopped); use resumeBackups for an "
-                       "instance whose backups are suspended.")
+def _register_transition(operation, allowed, target, hint):
+    def handler(request):
+        return _transition(request, operation, allowed, target, hint)
+
+    handler.__name__ = operation
+    registry.route(f"{INSTANCE_RULE}/{operation}", ["POST"], action=f"{INSTANCE_TYPE}/{operation}/action",
+                   provider=PROVIDER)(handler)
 
 
-@registry.route(f"{INSTANCE_RULE}/resumeBackups", ["POST"], action=f"{INSTANCE_TYPE}/resumeBackups/action",
-                provider=PROVIDER)
-def resume_backups(request):
-    return _transition(request, "resumeBackups", (SUSPENDED,), CONFIGURED,
-                       "resumeBackups resumes an instance whose backups are suspended (BackupSchedulesSuspended); "
-                       "use resumeProtection for a stopped instance.")
-
-
-# ------------------------------------------------------------------------------------ deleted instances
-
-
-def purge_due(store, now=None):
-    """Permanently delete soft-deleted instances (and their recovery points) whose purge time has come."""
-    now = now or store.clock.now()
-    for key, record in list(store.table(DELETED_TABLE).items()):
-        if record["deletionInfo"]["purgeTime"] <= now:
-            del store.table(DELETED_TABLE)[key]
-            recovery_points.delete_points_of(store, record["id"])
-
-
-def _deleted_or_404(request):
-    vault = get_vault_or_404(request)
-    purge_due(request.store)
-    record = request.store.table(DELETED_TABLE).get(deleted_id_of(vault, request.values["instance"]).lower())
-    if record is None:
-        raise ArmError(404, "UserErrorGenericResourceNotFound", "Azure resource does not exist. Please make sure "
-                       "required resources exist. If the issue persists, contact Microsoft support.")
-    return record, vault
-
-
-@registry.route(f"{VAULT_RULE}/deletedBackupInstances", ["GET"], action=f"{DELETED_TYPE}/read", provider=PROVIDER)
-def list_deleted(request):
-    vault = get_vault_or_404(request)
-    purge_due(request.store)
-    items = [render_deleted(record)
-             for record in request.store.under(DELETED_TABLE, f"{vault['id']}/deletedBackupInstances/")]
-    return paged(request, items)
-
-
-@registry.route(f"{VAULT_RULE}/deletedBackupInstances/<instance>", ["GET"], action=f"{DELETED_TYPE}/read",
-                provider=PROVIDER)
-def get_deleted(request):
-    record, _vault = _deleted_or_404(request)
-    return json_response(200, render_deleted(record))
-
-
-@registry.route(f"{VAULT_RULE}/deletedBackupInstances/<instance>/undelete", ["POST"],
-                action=f"{DELETED_TYPE}/undelete/action", provider=PROVIDER)
-def undelete(request):
-    record, vault = _deleted_or_404(request)
-    if find_instance(request.store, record["id"]) is not None:
-        raise _user_error(409, "UserErrorAnotherOperationInProgress",
-                          f"A backup instance named '{record['name']}' already exists in the vault.",
-                          "Delete or rename the existing backup instance, then undelete.")
-
-    def finish(store, _op):
-        deleted = store.table(DELETED_TABLE).pop(record["deletedId"].lower(), None)
-        if deleted is None:
-            return {"code": "UserErrorGenericResourceNotFound", "message": "The deleted backup instance is gone."}
-        for key in ("deletedId", "deletionInfo"):
-            deleted.pop(key, None)
-        deleted.update(provisioningState="Succeeded", deleting=False)
-        enter_state(store, deleted, STOPPED)
-        store.table(TABLE)[deleted["id"].lower()] = deleted
-        return None
-
-    op = request.store.operations.start("deletedBackupInstances/undelete", record["id"], _vault_location(vault),
-                                        on_complete=finish)
-    return json_response(202, None, _lro_headers(request, vault, op))
+for _operation, (_allowed, _target, _hint) in TRANSITIONS.items():
+    _register_transition(_operation, _allowed, _target, _hint)
 
 
 # ------------------------------------------------------------------------------------------------ hooks
 
 
-def _users(store, table, policy_id):
+def users_of_policy(store, table, policy_id):
+    """Names of the instances of a table (live or deleted) that use a policy."""
     return [record["name"] for record in store.table(table).values()
-            if _same(record["body"]["policyInfo"]["policyId"], policy_id)]
+            if same(record["body"]["policyInfo"]["policyId"], policy_id)]
 
 
 @registry.hook("policy_users")
 def _policy_users(store, policy_id):
-    return _users(store, TABLE, policy_id)
+    return users_of_policy(store, TABLE, policy_id)
 
 
-@registry.hook("policy_soft_deleted_users")
-def _policy_soft_deleted_users(store, policy_id):
-    purge_due(store)
-    return _users(store, DELETED_TABLE, policy_id)
+def vault_not_empty(vault_record, names, why, action, note=""):
+    return user_error(400, "UserErrorVaultNotEmpty", f"Backup vault '{vault_record['name']}' cannot be deleted as "
+                      f"there are {why}: {', '.join(names)}.{note}", action)
 
 
 @registry.hook("vault_delete_blockers")
 def _vault_blockers(store, vault_record):
-    prefix = f"{vault_record['id']}/".lower()
-    live = sorted(record["name"] for key, record in store.table(TABLE).items() if key.startswith(prefix))
+    live = [record["name"] for record in store.under(TABLE, f"{vault_record['id']}/")]
     if live:
-        return _user_error(400, "UserErrorVaultNotEmpty",
-                           f"Backup vault '{vault_record['name']}' cannot be deleted as there are backup instances "
-                           f"associated with it: {', '.join(live)}.",
-                           "Delete the backup instances (stop protection and delete data) and retry the vault "
-                           "deletion.")
-    purge_due(store)
-    deleted = sorted(record["name"] for key, record in store.table(DELETED_TABLE).items() if key.startswith(prefix))
-    if deleted:
-        return _user_error(400, "UserErrorVaultNotEmpty",
-                           f"Backup vault '{vault_record['name']}' cannot be deleted as there are backup instances in "
-                           f"soft deleted state in the vault: {', '.join(deleted)}. Soft deleted items are permanently "
-                           "deleted when their soft delete retention ends.",
-                           "Retry the vault deletion after the soft deleted backup instances are permanently deleted.")
+        return vault_not_empty(vault_record, live, "backup instances associated with it",
+                               "Delete the backup instances (stop protection and delete data) and retry the vault "
+                               "deletion.")
     return None
 
 
 @registry.hook("vault_deleted")
 def _drop_vault_instances(store, vault_record):
-    for table in (TABLE, DELETED_TABLE):
-        store.drop_under(table, f"{vault_record['id']}/")
-
-
-# ------------------------------------------------------------------------------------ the simulated clock
-
-
-def run_scheduled_backups(store, record, until):
-    """Run the instance's scheduled backups due in (watermark, until]; returns the number of jobs."""
-    policy = find_policy(store, record["body"]["policyInfo"]["policyId"])
-    start = record.get("watermark")
-    record["watermark"] = until
-    if policy is None or start is None or start >= until:
-        return 0
-    properties = policy["properties"]
-    rule = backup_rule(properties)
-    schedule = (rule or {}).get("trigger", {}).get("schedule", {})
-    tz = policy_zone(properties)
-    context = job_context(store, record)
-    tracker = record.setdefault("tracker", FirstTracker())
-    count = 0
-    for moment in occurrences(schedule.get("repeatingTimeIntervals"), schedule.get("timeZone"), start, until):
-        _moment, local, _tag, retention_name, expiry = plan_one(properties, moment, tz, tracker)
-        job = jobs.create_backup_job(store, context, moment, False, retention_name, rule["name"])
-        end = min(moment + timedelta(minutes=SCHEDULED_JOB_MINUTES), until)
-        failure = jobs.take_job_failure(store, record["name"])
-        if failure is not None:
-            jobs.finish_job(job, end, jobs.failure_error(failure))
-        else:
-            recovery_points.create_recovery_point(store, record["id"], moment, retention_name, expiry, policy["name"])
-            tracker.record(local)
-            jobs.finish_job(job, end)
-        count += 1
-    return count
-
-
-@registry.on_clock_advance
-def _advance(store, _before, after):
-    started = time.monotonic()
-    for _key, record in sorted(store.table(TABLE).items()):
-        if record["state"] == CONFIGURED and not record.get("deleting"):
-            run_scheduled_backups(store, record, after)
-    for record in store.table(TABLE).values():
-        if record["state"] != STOPPED:
-            recovery_points.expire_points(store, record["id"], after)
-    purge_due(store, after)
-    store.counters["clock_hook_ms"] = round((time.monotonic() - started) * 1000)
+    store.drop_under(TABLE, f"{vault_record['id']}/")

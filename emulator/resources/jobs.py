@@ -9,9 +9,12 @@ backup job polled with ``az dataprotection job show``, and ``az dataprotection j
 - GET one -> 200; 404 ``ResourceNotFound`` for an unknown job id.
 - A backup job is ``operationCategory: "Backup"``, ``operation: "Backup"`` whether ad hoc or scheduled (the
   real values); ``isUserTriggered`` tells them apart. ``status`` InProgress -> Completed / Failed. ``duration``
-  is ``"PT0S"`` while running and a .NET TimeSpan (``"00:03:39.7214322"``) once finished, as recorded.
-  ``supportedActions`` is ``[""]`` while running, ``[]`` after. A failed job has ``errorDetails``: a list of
-  UserFacingError objects (code, message, recommendedAction, ...).
+  is ISO 8601 on GET one (``"PT0S"`` while running, ``"PT3M39.67S"``) and a TimeSpan in the list
+  (``"00:03:49.17"``), as recorded. ``supportedActions`` is ``["Cancellable"]`` while running, ``[]`` after.
+  A failed job has ``errorDetails``: a list of UserFacingError objects (code such as
+  ``PostgreSQLFlexOperationFailedUserError``, message, recommendedAction, isUserError,
+  ``innerError.embeddedInnerError``, and ``details`` nested two levels deep: ``PostgreSQLFlexServerError`` around
+  the root cause, innermost), and its subtask carries ``additionalDetails`` with the error.
 
 Failures are injected with the control surface: ``POST /_emulator/faults {"job_failure": {...}}`` makes the next
 ``count`` backup jobs fail (see ``take_job_failure``).
@@ -20,9 +23,11 @@ Failures are injected with the control surface: ``POST /_emulator/faults {"job_f
 import re
 
 from emulator import registry
-from emulator.arm import json_response, new_guid, paged, resource_not_found
+from emulator.arm import json_response, new_guid, paged
 from emulator.clock import iso
-from emulator.resources.vaults import PROVIDER, VAULT_RULE, VAULT_TYPE, get_vault_or_404
+from emulator.resources.policies import find_policy
+from emulator.resources.vaults import PROVIDER, VAULT_RULE, VAULT_TYPE, vault_child_or_404, vault_children
+from emulator.validators import user_facing_error
 
 TABLE = "backupJobs"
 JOB_TYPE = f"{VAULT_TYPE}/backupJobs"
@@ -35,6 +40,8 @@ FAILED = "Failed"
 # backup": error code PostgreSQLFlexOperationFailedUserError, inner error ServerNotReadyForLongTermBackup).
 DEFAULT_FAILURE_CODE = "PostgreSQLFlexOperationFailedUserError"
 DEFAULT_FAILURE_MESSAGE = "Resource isn't in a valid state to perform the backup operation."
+DEFAULT_CAUSE_CODE = "ServerNotReadyForLongTermBackup"
+DEFAULT_CAUSE_MESSAGE = "The server is not in the Ready state, so a long-term backup cannot start."
 DEFAULT_FAILURE_ACTION = ("Validate that the PostgreSQL flexible server's state is Ready. If not, wait for the state "
                           "to change or fix the server properties to make it ready for backup, then retry.")
 
@@ -51,14 +58,20 @@ def operation_job_id(vault_id, name):
             f"/backupJobs/{name}")
 
 
-def user_facing_error(code, message, recommended_action=None, inner_code=None, detail=None):
-    """A UserFacingError object as the service fills it."""
-    error = {"code": code, "details": None, "innerError": None, "isRetryable": False, "isUserError": True,
-             "message": message, "properties": {"ActivityId": new_guid()},
-             "recommendedAction": [recommended_action] if recommended_action else [], "target": ""}
-    if inner_code or detail:
-        error["innerError"] = {"code": inner_code or code,
-                               "additionalInfo": {"DetailedNonLocalisedMessage": detail or message}}
+# The middle level of a failed PostgreSQL job's error: the server-side failure that wraps the root cause.
+SERVER_ERROR_CODE = "PostgreSQLFlexServerError"
+SERVER_ERROR_MESSAGE = "The PostgreSQL flexible server reported an error during the backup."
+
+
+def job_error(code, message, recommended_action, cause_code, cause_message):
+    """A failed job's error as the service reports it: the operation's code on top, ``details`` two levels deep
+    (the server error, then the root cause innermost), ``innerError.embeddedInnerError`` naming the cause."""
+    cause = user_facing_error(cause_code, cause_message, recommended_action)
+    server = user_facing_error(SERVER_ERROR_CODE, SERVER_ERROR_MESSAGE, recommended_action, details=[cause])
+    error = user_facing_error(code, message, recommended_action, inner_code=cause_code, detail=cause_message,
+                              details=[server])
+    error["innerError"]["embeddedInnerError"] = {"code": cause_code, "additionalInfo": {
+        "DetailedNonLocalisedMessage": cause_message}, "embeddedInnerError": None}
     return error
 
 
@@ -80,10 +93,28 @@ def take_job_failure(store, instance_name):
 def failure_error(rule):
     """The UserFacingError a job failure rule produces."""
     if not rule.get("code") and not rule.get("message"):
-        return user_facing_error(DEFAULT_FAILURE_CODE, DEFAULT_FAILURE_MESSAGE, DEFAULT_FAILURE_ACTION,
-                                 inner_code="ServerNotReadyForLongTermBackup")
-    return user_facing_error(rule.get("code") or DEFAULT_FAILURE_CODE, rule.get("message") or DEFAULT_FAILURE_MESSAGE,
-                             rule.get("recommended_action") or "Resolve the error and retry the backup.")
+        return job_error(DEFAULT_FAILURE_CODE, DEFAULT_FAILURE_MESSAGE, DEFAULT_FAILURE_ACTION, DEFAULT_CAUSE_CODE,
+                         DEFAULT_CAUSE_MESSAGE)
+    code = rule.get("code") or DEFAULT_FAILURE_CODE
+    message = rule.get("message") or DEFAULT_FAILURE_MESSAGE
+    return job_error(code, message, rule.get("recommended_action") or "Resolve the error and retry the backup.",
+                     code, message)
+
+
+def job_context(store, record):
+    """The backup instance facts a job records."""
+    vault_parts = record["vaultId"].split("/")
+    source = record["body"]["dataSourceInfo"]
+    source_parts = source["resourceID"].split("/")
+    policy = find_policy(store, record["body"]["policyInfo"]["policyId"])
+    return {"vaultId": record["vaultId"], "vaultName": vault_parts[8], "subscriptionId": vault_parts[2],
+            "backupInstanceId": record["id"], "backupInstanceFriendlyName": record["body"]["friendlyName"],
+            "policyId": policy["id"] if policy else record["body"]["policyInfo"]["policyId"],
+            "policyName": policy["name"] if policy else record["body"]["policyInfo"]["policyId"].split("/")[-1],
+            "dataSourceId": source["resourceID"], "dataSourceName": source["resourceName"],
+            "dataSourceLocation": source["resourceLocation"], "dataSourceType": source["datasourceType"],
+            "sourceResourceGroup": source_parts[4] if len(source_parts) > 4 else "",
+            "sourceSubscriptionID": source_parts[2] if len(source_parts) > 2 else ""}
 
 
 def create_backup_job(store, context, start, user_triggered, tag, rule_name):
@@ -119,23 +150,46 @@ def running_backup_jobs(store, instance_id):
     return [job for job in jobs_of_instance(store, instance_id) if job["status"] == IN_PROGRESS]
 
 
-def _timespan(seconds):
-    """A .NET TimeSpan string ('00:03:39.7214322', '1.02:00:00') as the service writes job durations."""
-    ticks = round(seconds * 10_000_000)
-    days, rest = divmod(ticks, 864_000_000_000)
-    hours, rest = divmod(rest, 36_000_000_000)
-    minutes, rest = divmod(rest, 600_000_000)
-    whole, fraction = divmod(rest, 10_000_000)
-    text = f"{hours:02d}:{minutes:02d}:{whole:02d}"
-    if fraction:
-        text += f".{fraction:07d}"
+def _split(seconds):
+    """(days, hours, minutes, whole seconds, hundredths) of a duration."""
+    hundredths = round(seconds * 100)
+    days, rest = divmod(hundredths, 8_640_000)
+    hours, rest = divmod(rest, 360_000)
+    minutes, rest = divmod(rest, 6_000)
+    whole, fraction = divmod(rest, 100)
+    return days, hours, minutes, whole, fraction
+
+
+def timespan(seconds):
+    """A TimeSpan string ('00:03:49.17', '1.02:00:00') as the job list writes durations."""
+    days, hours, minutes, whole, fraction = _split(seconds)
+    text = f"{hours:02d}:{minutes:02d}:{whole:02d}" + (f".{fraction:02d}" if fraction else "")
     return f"{days}.{text}" if days else text
+
+
+def iso_duration(seconds):
+    """An ISO 8601 duration ('PT3M39.67S', 'P1DT2H', 'PT0S') as GET one job writes it."""
+    days, hours, minutes, whole, fraction = _split(seconds)
+    clock = "".join(f"{value}{unit}" for value, unit in ((hours, "H"), (minutes, "M")) if value)
+    if whole or fraction:
+        clock += f"{whole}.{fraction:02d}".rstrip("0").rstrip(".") + "S"
+    text = "P" + (f"{days}D" if days else "") + (f"T{clock}" if clock else "")
+    return text if text != "P" else "PT0S"
+
+
+def _subtask_details(record):
+    """A failed subtask names the error, as the service does; otherwise nothing."""
+    if not record["errorDetails"]:
+        return None
+    error = record["errorDetails"][0]
+    return {"ErrorCode": error["code"], "ErrorMessage": error["message"]}
 
 
 def render_job(record, listed=False):
     """The job as the service returns it (key order as recorded)."""
     running = record["status"] == IN_PROGRESS
-    duration = "PT0S" if running else _timespan((record["endTime"] - record["startTime"]).total_seconds())
+    elapsed = 0.0 if running else (record["endTime"] - record["startTime"]).total_seconds()
+    duration = timespan(elapsed) if listed else iso_duration(elapsed)
     stamp = iso(record["etagTime"]).replace(":", "%3A")
     sub_status = {IN_PROGRESS: "InProgress", COMPLETED: "Completed", FAILED: "Failed"}[record["status"]]
     extended = None
@@ -146,7 +200,7 @@ def render_job(record, listed=False):
         extended = {"backupInstanceState": None, "dataTransferredInBytes": None, "targetRecoverPoint": None,
                     "sourceRecoverPoint": None, "recoveryDestination": None,
                     "subTasks": [{"taskId": 1, "taskName": "Trigger Backup", "taskStatus": sub_status,
-                                  "taskProgress": None, "additionalDetails": None}],
+                                  "taskProgress": None, "additionalDetails": _subtask_details(record)}],
                     "additionalDetails": details, "warningDetails": None}
     properties = {
         "activityID": record["activityId"],
@@ -176,13 +230,14 @@ def render_job(record, listed=False):
         "restoreType": None,
         "isUserTriggered": record["isUserTriggered"],
         "rehydrationPriority": None,
-        "supportedActions": [""] if running else [],
+        "supportedActions": ["Cancellable"] if running else [],
         "duration": duration,
         "progressUrl": None,
         "isCrossRegionRestore": None,
         "errorDetails": record["errorDetails"],
         "extendedInfo": extended,
     }
+    registry.call_hooks("render_job", record, properties, listed)
     return {"properties": properties, "id": record["id"], "name": record["name"], "type": JOB_TYPE}
 
 
@@ -191,19 +246,13 @@ def render_job(record, listed=False):
 
 @registry.route(f"{VAULT_RULE}/backupJobs", ["GET"], action=f"{JOB_TYPE}/read", provider=PROVIDER)
 def list_jobs(request):
-    vault = get_vault_or_404(request)
-    records = request.store.under(TABLE, f"{vault['id']}/backupJobs/")
-    records.sort(key=lambda job: (job["startTime"], job["name"]))
+    records = sorted(vault_children(request, TABLE, "backupJobs"), key=lambda job: (job["startTime"], job["name"]))
     return paged(request, [render_job(job, listed=True) for job in records])
 
 
 @registry.route(f"{VAULT_RULE}/backupJobs/<job>", ["GET"], action=f"{JOB_TYPE}/read", provider=PROVIDER)
 def get_job(request):
-    vault = get_vault_or_404(request)
-    record = find_job(request.store, vault["id"], request.values["job"])
-    if record is None:
-        raise resource_not_found(JOB_TYPE, f"{request.values['vault']}/{request.values['job']}",
-                                 request.values["resource_group"])
+    record, _vault = vault_child_or_404(request, TABLE, "backupJobs", "job", JOB_TYPE)
     return json_response(200, render_job(record))
 
 

@@ -1,6 +1,6 @@
 """Microsoft.ManagedIdentity/userAssignedIdentities (read only); their principals are in the directory."""
 
-from emulator import registry, seed
+from emulator import seed
 from emulator.resources._tracked import register_read_only
 
 PROVIDER = "Microsoft.ManagedIdentity"
@@ -20,17 +20,9 @@ def identity_resource(item):
     }
 
 
-@registry.seeder(order=30)
-def seed_identities(store):
-    table = store.table(TABLE)
-    for item in seed.USER_ASSIGNED_IDENTITIES:
-        body = identity_resource(item)
-        table[body["id"].lower()] = body
-
-
 def find_identity(store, identity_id):
     """The identity resource for an ARM id (matched without case), or None."""
     return store.table(TABLE).get((identity_id or "").rstrip("/").lower())
 
 
-register_read_only(PROVIDER, TYPE_NAME, TABLE)
+register_read_only(PROVIDER, TYPE_NAME, TABLE, seed.USER_ASSIGNED_IDENTITIES, identity_resource)

@@ -38,21 +38,39 @@ Refusals (user errors: HTTP 400 with the service's ``UserFacingError`` additiona
 
 import re
 
-from emulator import registry
-from emulator.arm import ArmError, ci_get, json_response, new_guid, paged, resource_not_found
+from emulator import datasources, registry
+from emulator.arm import ci_get, json_response, paged
 from emulator.clock import parse_duration
-from emulator.resources.vaults import GROUP_RULE, PROVIDER, VAULT_TYPE, get_vault_or_404, invalid_input
+from emulator.resources.vaults import (
+    GROUP_RULE,
+    PROVIDER,
+    VAULT_TYPE,
+    get_vault_or_404,
+    vault_child,
+    vault_child_or_404,
+    vault_children,
+)
+from emulator.validators import (
+    enum_value,
+    invalid_input,
+    object_type,
+    require_bool,
+    require_list,
+    require_object,
+    require_string,
+    same,
+    user_error,
+)
 
 TABLE = "backupPolicies"
 POLICY_TYPE = f"{VAULT_TYPE}/backupPolicies"
 POLICIES_RULE = f"{GROUP_RULE}/backupVaults/<vault>/backupPolicies"
 POLICY_RULE = f"{POLICIES_RULE}/<policy>"
 
-PGFLEX = "Microsoft.DBforPostgreSQL/flexibleServers"
 # Datasource types Azure Backup vaults protect (the service's DatasourceTypes; "OssDB" is the old name of
 # PostgreSQL single-server databases that the spec examples still use).
 DATASOURCE_TYPES = (
-    PGFLEX,
+    datasources.PGFLEX.datasource_type,
     "Microsoft.DBforPostgreSQL/servers/databases",
     "OssDB",
     "Microsoft.DBforMySQL/flexibleServers",
@@ -72,7 +90,6 @@ WEEKDAYS = ("Friday", "Monday", "Saturday", "Sunday", "Thursday", "Tuesday", "We
 WEEK_NUMBERS = ("First", "Fourth", "Last", "Second", "Third")
 MONTHS = ("April", "August", "December", "February", "January", "July", "June", "March", "May", "November",
           "October", "September")
-PGFLEX_MAX_RETENTION_DAYS = 10 * 365.25  # "up to 10 years"; P10Y, P120M and P521W pass, P522W does not
 
 # R/<start>/<period> with the start formats BackupSchedule.repeatingTimeIntervals lists (2026-06-01).
 _INTERVAL = re.compile(
@@ -85,174 +102,136 @@ _BAD_NAME_CHARS = re.compile(r"[<>%&:\\?/#*\x00-\x1f]")
 # ------------------------------------------------------------------------------------------------ errors
 
 
-def _bad(message, target):
-    return invalid_input(message, target)
-
-
 def _user_error(code, message, recommended):
     """A refusal in the service's user-error shape, with its recommended action."""
-    info = {"code": code, "details": None, "innerError": None, "isRetryable": False, "isUserError": True,
-            "message": message, "properties": {"ActivityId": new_guid()}, "recommendedAction": [recommended],
-            "target": ""}
-    return ArmError(400, code, message, additionalInfo=[{"info": info, "type": "UserFacingError"}])
+    return user_error(400, code, message, recommended)
 
 
 # ------------------------------------------------------------------------------------------ field readers
 
 
-def _object(value, path):
-    if not isinstance(value, dict):
-        kind = "missing" if value is None else f"a {type(value).__name__}, not an object"
-        raise _bad(f"'{path}' is {kind}; a JSON object is required.", path)
-    return value
-
-
-def _list(value, path, required=True):
-    if value is None and not required:
-        return []
-    if not isinstance(value, list) or (required and not value):
-        raise _bad(f"'{path}' is required: a non-empty JSON array.", path)
-    return value
-
-
-def _string(value, path):
-    if not isinstance(value, str) or not value.strip():
-        raise _bad(f"'{path}' is required: a non-empty string.", path)
-    return value
-
-
-def _bool(value, path, required=False):
-    if value is None and not required:
-        return None
-    if not isinstance(value, bool):
-        raise _bad(f"'{path}' must be true or false.", path)
-    return value
-
-
-def _enum(value, allowed, path):
-    """The canonical spelling of an enum value (matched without case); 400 naming the path otherwise."""
-    if isinstance(value, str):
-        for item in allowed:
-            if item.lower() == value.strip().lower():
-                return item
-    raise _bad(f"Invalid value '{value}' for '{path}'. Allowed values are: {', '.join(sorted(allowed))}.", path)
-
-
-def _object_type(raw, allowed, path):
-    """The ``objectType`` discriminator of ``raw`` (one of ``allowed``)."""
-    kind = ci_get(raw, "objectType")
-    if kind is None:
-        raise _bad(f"'{path}.objectType' is required (one of {', '.join(allowed)}).", f"{path}.objectType")
-    return _enum(kind, allowed, f"{path}.objectType")
-
-
 def _duration(value, path):
     """An ISO 8601 duration the service accepts; returns (text as sent, approximate length in days)."""
     if not isinstance(value, str):
-        raise _bad(f"'{path}' is required: an ISO 8601 duration such as P30D, P12W, P12M or P10Y.", path)
+        raise invalid_input(f"'{path}' is required: an ISO 8601 duration such as P30D, P12W, P12M or P10Y.", path)
     try:
         parts = parse_duration(value.strip())
     except ValueError:
-        raise _bad(f"'{value}' in '{path}' is not a valid ISO 8601 duration such as P30D, P12W, P12M or "
-                   "P10Y.", path) from None
+        raise invalid_input(f"'{value}' in '{path}' is not a valid ISO 8601 duration such as P30D, P12W, P12M or "
+                            "P10Y.", path) from None
     days = (parts.get("years", 0) * 365.25 + parts.get("months", 0) * 30.4375 + parts.get("weeks", 0) * 7
             + parts.get("days", 0) + (parts.get("hours", 0) + parts.get("minutes", 0) / 60
                                       + parts.get("seconds", 0) / 3600) / 24)
     if days <= 0:
-        raise _bad(f"'{path}' must be a duration longer than zero; got '{value}'.", path)
+        raise invalid_input(f"'{path}' must be a duration longer than zero; got '{value}'.", path)
     return value.strip().upper(), days
 
 
 def _datastore(raw, path):
-    raw = _object(raw, path)
-    _object_type(raw, ("DataStoreInfoBase",), path)
-    return {"dataStoreType": _enum(ci_get(raw, "dataStoreType"), DATASTORE_TYPES, f"{path}.dataStoreType"),
+    raw = require_object(raw, path)
+    object_type(raw, ("DataStoreInfoBase",), path)
+    return {"dataStoreType": enum_value(ci_get(raw, "dataStoreType"), DATASTORE_TYPES, f"{path}.dataStoreType"),
             "objectType": "DataStoreInfoBase"}
 
 
 # ------------------------------------------------------------------------------------------- body parsing
 
 
+def _snake(name):
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+def _criterion_field(raw, name):
+    """A criterion field in the model's camelCase, or in the snake_case the az CLI's ``create-generic-criteria``
+    writes (``days_of_the_week``, ``is_last``, ``object_type``...): the service reads both alike."""
+    value = ci_get(raw, name)
+    return ci_get(raw, _snake(name)) if value is None else value
+
+
+def _parse_day_of_month(day, where):
+    day = require_object(day, where)
+    is_last = require_bool(_criterion_field(day, "isLast"), f"{where}.isLast")
+    date = ci_get(day, "date")
+    if is_last:
+        return {"isLast": True}
+    if isinstance(date, int) and not isinstance(date, bool) and 1 <= date <= 28:
+        return {"date": date, "isLast": False}
+    raise invalid_input(f"'{where}' must be a date from 1 to 28 or isLast: true; got {day}.", where)
+
+
 def _parse_criterion(raw, path):
-    raw = _object(raw, path)
-    _object_type(raw, ("ScheduleBasedBackupCriteria",), path)
+    raw = require_object(raw, path)
+    kind = _criterion_field(raw, "objectType")
+    if kind is None:
+        raise invalid_input(f"'{path}.objectType' is required (ScheduleBasedBackupCriteria).", f"{path}.objectType")
+    enum_value(kind, ("ScheduleBasedBackupCriteria",), f"{path}.objectType")
     out = {}
     for key, allowed in (("absoluteCriteria", ABSOLUTE_MARKERS), ("daysOfTheWeek", WEEKDAYS),
                          ("monthsOfYear", MONTHS), ("weeksOfTheMonth", WEEK_NUMBERS)):
-        values = _list(ci_get(raw, key), f"{path}.{key}", required=False)
+        values = require_list(_criterion_field(raw, key), f"{path}.{key}", required=False)
         if values:
-            out[key] = [_enum(value, allowed, f"{path}.{key}[{index}]") for index, value in enumerate(values)]
-    days = _list(ci_get(raw, "daysOfMonth"), f"{path}.daysOfMonth", required=False)
+            out[key] = [enum_value(value, allowed, f"{path}.{key}[{index}]") for index, value in enumerate(values)]
+    days = require_list(_criterion_field(raw, "daysOfMonth"), f"{path}.daysOfMonth", required=False)
     if days:
-        parsed = []
-        for index, day in enumerate(days):
-            where = f"{path}.daysOfMonth[{index}]"
-            day = _object(day, where)
-            is_last = _bool(ci_get(day, "isLast"), f"{where}.isLast")
-            date = ci_get(day, "date")
-            if is_last:
-                parsed.append({"isLast": True})
-            elif isinstance(date, int) and not isinstance(date, bool) and 1 <= date <= 28:
-                parsed.append({"date": date, "isLast": False})
-            else:
-                raise _bad(f"'{where}' must be a date from 1 to 28 or isLast: true; got {day}.", where)
-        out["daysOfMonth"] = parsed
-    times = _list(ci_get(raw, "scheduleTimes"), f"{path}.scheduleTimes", required=False)
+        out["daysOfMonth"] = [_parse_day_of_month(day, f"{path}.daysOfMonth[{index}]")
+                              for index, day in enumerate(days)]
+    times = require_list(_criterion_field(raw, "scheduleTimes"), f"{path}.scheduleTimes", required=False)
     if times:
-        out["scheduleTimes"] = [_string(value, f"{path}.scheduleTimes[{index}]") for index, value in enumerate(times)]
+        out["scheduleTimes"] = [require_string(value, f"{path}.scheduleTimes[{index}]")
+                                for index, value in enumerate(times)]
     if not out:
-        raise _bad(f"'{path}' selects no backups: set absoluteCriteria, daysOfTheWeek, weeksOfTheMonth, "
-                   "monthsOfYear or daysOfMonth.", path)
+        raise invalid_input(f"'{path}' selects no backups: set absoluteCriteria, daysOfTheWeek, weeksOfTheMonth, "
+                            "monthsOfYear or daysOfMonth.", path)
     out["objectType"] = "ScheduleBasedBackupCriteria"
     return out
 
 
 def _parse_tag(raw, path):
-    raw = _object(raw, path)
-    info = _object(ci_get(raw, "tagInfo"), f"{path}.tagInfo")
-    name = _string(ci_get(info, "tagName"), f"{path}.tagInfo.tagName")
+    raw = require_object(raw, path)
+    info = require_object(ci_get(raw, "tagInfo"), f"{path}.tagInfo")
+    name = require_string(ci_get(info, "tagName"), f"{path}.tagInfo.tagName")
     priority = ci_get(raw, "taggingPriority")
     if isinstance(priority, bool) or not isinstance(priority, int):
-        raise _bad(f"'{path}.taggingPriority' is required: an integer.", f"{path}.taggingPriority")
-    is_default = _bool(ci_get(raw, "isDefault"), f"{path}.isDefault", required=True)
+        raise invalid_input(f"'{path}.taggingPriority' is required: an integer.", f"{path}.taggingPriority")
+    is_default = require_bool(ci_get(raw, "isDefault"), f"{path}.isDefault", required=True)
     out = {"tagInfo": {"tagName": name}, "taggingPriority": priority, "isDefault": is_default}
-    criteria = _list(ci_get(raw, "criteria"), f"{path}.criteria", required=False)
+    criteria = require_list(ci_get(raw, "criteria"), f"{path}.criteria", required=False)
     if criteria:
         out["criteria"] = [_parse_criterion(item, f"{path}.criteria[{index}]") for index, item in enumerate(criteria)]
     elif not is_default:
-        raise _bad(f"'{path}.criteria' is required for a tag that is not the default one.", f"{path}.criteria")
+        raise invalid_input(f"'{path}.criteria' is required for a tag that is not the default one.", f"{path}.criteria")
     return out
 
 
 def _parse_schedule(raw, path):
-    raw = _object(raw, path)
+    raw = require_object(raw, path)
     intervals = []
-    for index, text in enumerate(_list(ci_get(raw, "repeatingTimeIntervals"), f"{path}.repeatingTimeIntervals")):
+    for index, text in enumerate(require_list(ci_get(raw, "repeatingTimeIntervals"), f"{path}.repeatingTimeIntervals")):
         where = f"{path}.repeatingTimeIntervals[{index}]"
         match = _INTERVAL.match(text.strip()) if isinstance(text, str) else None
         if not match:
-            raise _bad(f"'{text}' in '{where}' is not a repeating time interval of the form "
-                       "R/YYYY-MM-DDThh:mm:ss[.fff][Z|(+/-)hh:mm]/Duration.", where)
+            raise invalid_input(f"'{text}' in '{where}' is not a repeating time interval of the form "
+                                "R/YYYY-MM-DDThh:mm:ss[.fff][Z|(+/-)hh:mm]/Duration.", where)
         _duration(match.group("period"), where)
         intervals.append(text.strip())
     out = {"repeatingTimeIntervals": intervals}
     zone = ci_get(raw, "timeZone")
     if zone is not None:
-        out["timeZone"] = _string(zone, f"{path}.timeZone")
+        out["timeZone"] = require_string(zone, f"{path}.timeZone")
     return out
 
 
 def _parse_trigger(raw, path):
-    raw = _object(raw, path)
-    kind = _object_type(raw, TRIGGER_TYPES, path)
+    raw = require_object(raw, path)
+    kind = object_type(raw, TRIGGER_TYPES, path)
     if kind == "AdhocBasedTriggerContext":
-        tag = _object(ci_get(raw, "taggingCriteria"), f"{path}.taggingCriteria")
-        info = _object(ci_get(tag, "tagInfo"), f"{path}.taggingCriteria.tagInfo")
-        name = _string(ci_get(info, "tagName"), f"{path}.taggingCriteria.tagInfo.tagName")
+        tag = require_object(ci_get(raw, "taggingCriteria"), f"{path}.taggingCriteria")
+        info = require_object(ci_get(tag, "tagInfo"), f"{path}.taggingCriteria.tagInfo")
+        name = require_string(ci_get(info, "tagName"), f"{path}.taggingCriteria.tagInfo.tagName")
         return {"taggingCriteria": {"tagInfo": {"tagName": name}}, "objectType": kind}
     schedule = _parse_schedule(ci_get(raw, "schedule"), f"{path}.schedule")
     tags = [_parse_tag(item, f"{path}.taggingCriteria[{index}]")
-            for index, item in enumerate(_list(ci_get(raw, "taggingCriteria"), f"{path}.taggingCriteria"))]
+            for index, item in enumerate(require_list(ci_get(raw, "taggingCriteria"), f"{path}.taggingCriteria"))]
     return {"schedule": schedule, "taggingCriteria": tags, "objectType": kind}
 
 
@@ -260,10 +239,10 @@ def _parse_backup_rule(raw, path, name):
     out = {}
     params = ci_get(raw, "backupParameters")
     if params is not None:
-        params = _object(params, f"{path}.backupParameters")
-        _object_type(params, ("AzureBackupParams",), f"{path}.backupParameters")
-        out["backupParameters"] = {"backupType": _string(ci_get(params, "backupType"),
-                                                         f"{path}.backupParameters.backupType"),
+        params = require_object(params, f"{path}.backupParameters")
+        object_type(params, ("AzureBackupParams",), f"{path}.backupParameters")
+        out["backupParameters"] = {"backupType": require_string(ci_get(params, "backupType"),
+                                                                f"{path}.backupParameters.backupType"),
                                    "objectType": "AzureBackupParams"}
     out["trigger"] = _parse_trigger(ci_get(raw, "trigger"), f"{path}.trigger")
     out["dataStore"] = _datastore(ci_get(raw, "dataStore"), f"{path}.dataStore")
@@ -272,19 +251,19 @@ def _parse_backup_rule(raw, path, name):
 
 
 def _parse_lifecycle(raw, path):
-    raw = _object(raw, path)
-    delete_after = _object(ci_get(raw, "deleteAfter"), f"{path}.deleteAfter")
-    _object_type(delete_after, ("AbsoluteDeleteOption",), f"{path}.deleteAfter")
+    raw = require_object(raw, path)
+    delete_after = require_object(ci_get(raw, "deleteAfter"), f"{path}.deleteAfter")
+    object_type(delete_after, ("AbsoluteDeleteOption",), f"{path}.deleteAfter")
     duration, days = _duration(ci_get(delete_after, "duration"), f"{path}.deleteAfter.duration")
     out = {"deleteAfter": {"objectType": "AbsoluteDeleteOption", "duration": duration}}
     copies = ci_get(raw, "targetDataStoreCopySettings")
     if copies is not None:
         parsed = []
-        for index, item in enumerate(_list(copies, f"{path}.targetDataStoreCopySettings", required=False)):
+        for index, item in enumerate(require_list(copies, f"{path}.targetDataStoreCopySettings", required=False)):
             where = f"{path}.targetDataStoreCopySettings[{index}]"
-            item = _object(item, where)
-            copy_after = _object(ci_get(item, "copyAfter"), f"{where}.copyAfter")
-            kind = _object_type(copy_after, COPY_OPTIONS, f"{where}.copyAfter")
+            item = require_object(item, where)
+            copy_after = require_object(ci_get(item, "copyAfter"), f"{where}.copyAfter")
+            kind = object_type(copy_after, COPY_OPTIONS, f"{where}.copyAfter")
             option = {"objectType": kind}
             if kind == "CustomCopyOption":
                 option = {"duration": _duration(ci_get(copy_after, "duration"), f"{where}.copyAfter.duration")[0],
@@ -297,14 +276,14 @@ def _parse_lifecycle(raw, path):
 
 
 def _parse_retention_rule(raw, path, name):
-    cycles = _list(ci_get(raw, "lifecycles"), f"{path}.lifecycles")
+    cycles = require_list(ci_get(raw, "lifecycles"), f"{path}.lifecycles")
     lifecycles, longest = [], 0
     for index, item in enumerate(cycles):
         cycle, days = _parse_lifecycle(item, f"{path}.lifecycles[{index}]")
         lifecycles.append(cycle)
         longest = max(longest, days)
     out = {"lifecycles": lifecycles}
-    is_default = _bool(ci_get(raw, "isDefault"), f"{path}.isDefault")
+    is_default = require_bool(ci_get(raw, "isDefault"), f"{path}.isDefault")
     if is_default is not None:
         out["isDefault"] = is_default
     out.update(name=name, objectType="AzureRetentionRule")
@@ -313,13 +292,14 @@ def _parse_retention_rule(raw, path, name):
 
 def parse_policy(body):
     """The stored properties of a PUT body (model fields only, canonical enums); ArmError if the service refuses."""
-    body = _object(body, "body")
-    props = _object(ci_get(body, "properties"), "properties")
-    _object_type(props, ("BackupPolicy",), "properties")
-    kinds = _list(ci_get(props, "datasourceTypes"), "properties.datasourceTypes")
+    body = require_object(body, "body")
+    props = require_object(ci_get(body, "properties"), "properties")
+    object_type(props, ("BackupPolicy",), "properties")
+    kinds = require_list(ci_get(props, "datasourceTypes"), "properties.datasourceTypes")
     if len(kinds) != 1:
-        raise _bad("'properties.datasourceTypes' must name exactly one datasource type.", "properties.datasourceTypes")
-    kind = _string(kinds[0], "properties.datasourceTypes[0]")
+        raise invalid_input("'properties.datasourceTypes' must name exactly one datasource type.",
+                            "properties.datasourceTypes")
+    kind = require_string(kinds[0], "properties.datasourceTypes[0]")
     for known in DATASOURCE_TYPES:
         if known.lower() == kind.strip().lower():
             kind = known
@@ -329,14 +309,14 @@ def parse_policy(body):
                             f"{', '.join(DATASOURCE_TYPES)}.", "properties.datasourceTypes[0]",
                             code="BMSUserErrorInvalidInput")
     rules, seen, longest = [], set(), {}
-    for index, raw in enumerate(_list(ci_get(props, "policyRules"), "properties.policyRules")):
+    for index, raw in enumerate(require_list(ci_get(props, "policyRules"), "properties.policyRules")):
         path = f"properties.policyRules[{index}]"
-        raw = _object(raw, path)
-        name = _string(ci_get(raw, "name"), f"{path}.name")
-        rule_type = _object_type(raw, RULE_TYPES, path)
+        raw = require_object(raw, path)
+        name = require_string(ci_get(raw, "name"), f"{path}.name")
+        rule_type = object_type(raw, RULE_TYPES, path)
         if name.lower() in seen:
-            raise _bad(f"Rule name '{name}' is used by more than one policy rule; rule names must be unique.",
-                       f"{path}.name")
+            raise invalid_input(f"Rule name '{name}' is used by more than one policy rule; rule names must be unique.",
+                                f"{path}.name")
         seen.add(name.lower())
         if rule_type == "AzureBackupRule":
             rules.append(_parse_backup_rule(raw, path, name))
@@ -345,8 +325,9 @@ def parse_policy(body):
             rules.append(rule)
             longest[name] = days
     _check_references(rules)
-    if kind == PGFLEX:
-        _check_pgflex(rules, longest)
+    record = datasources.find(kind)
+    if record is not None:
+        _check_datasource(record, rules, longest)
     return {"policyRules": rules, "datasourceTypes": [kind], "objectType": "BackupPolicy"}
 
 
@@ -355,16 +336,16 @@ def _check_references(rules):
     retention = {rule["name"].lower(): rule for rule in rules if rule["objectType"] == "AzureRetentionRule"}
     defaults = [rule for rule in retention.values() if rule.get("isDefault")]
     if not defaults:
-        raise _bad("The policy has no default retention rule: add an AzureRetentionRule with isDefault true "
-                   "(named Default) to keep the backups no other rule claims.", "properties.policyRules")
+        raise invalid_input("The policy has no default retention rule: add an AzureRetentionRule with isDefault true "
+                            "(named Default) to keep the backups no other rule claims.", "properties.policyRules")
     stores = {}
     for rule in defaults:
         for cycle in rule["lifecycles"]:
             store = cycle["sourceDataStore"]["dataStoreType"]
             if store in stores:
-                raise _bad(f"Retention rules '{stores[store]}' and '{rule['name']}' are both the default for the "
-                           f"{store}; a policy has one default retention rule per data store.",
-                           "properties.policyRules")
+                raise invalid_input(f"Retention rules '{stores[store]}' and '{rule['name']}' are both the default "
+                                    f"for the {store}; a policy has one default retention rule per data store.",
+                                    "properties.policyRules")
             stores[store] = rule["name"]
     for position, rule in enumerate(rules):
         trigger = rule.get("trigger") or {}
@@ -376,52 +357,59 @@ def _check_references(rules):
             where = f"properties.policyRules[{position}].trigger.taggingCriteria[{index}]"
             name = tag["tagInfo"]["tagName"]
             if name.lower() in names:
-                raise _bad(f"Tag '{name}' is defined more than once.", f"{where}.tagInfo.tagName")
+                raise invalid_input(f"Tag '{name}' is defined more than once.", f"{where}.tagInfo.tagName")
             names.add(name.lower())
             target = retention.get(name.lower())
             if target is None:
-                raise _bad(f"Tag '{name}' does not match any retention rule of the policy (rules: "
-                           f"{', '.join(sorted(rule['name'] for rule in retention.values()))}).",
-                           f"{where}.tagInfo.tagName")
+                known = ", ".join(sorted(rule["name"] for rule in retention.values()))
+                raise invalid_input(f"Tag '{name}' does not match any retention rule of the policy (rules: {known}).",
+                                    f"{where}.tagInfo.tagName")
             if bool(tag["isDefault"]) != bool(target.get("isDefault")):
-                raise _bad(f"Tag '{name}' has isDefault {str(tag['isDefault']).lower()} but its retention rule "
-                           f"has isDefault {str(bool(target.get('isDefault'))).lower()}.", f"{where}.isDefault")
+                raise invalid_input(f"Tag '{name}' has isDefault {str(tag['isDefault']).lower()} but its retention "
+                                    f"rule has isDefault {str(bool(target.get('isDefault'))).lower()}.",
+                                    f"{where}.isDefault")
         if not any(tag["isDefault"] for tag in tags):
-            raise _bad("The backup rule has no default tag: add a tagging criterion with isDefault true for the "
-                       "default retention rule.", f"properties.policyRules[{position}].trigger.taggingCriteria")
+            raise invalid_input("The backup rule has no default tag: add a tagging criterion with isDefault true for "
+                                "the default retention rule.",
+                                f"properties.policyRules[{position}].trigger.taggingCriteria")
 
 
-def _check_pgflex(rules, longest):
-    """PostgreSQL Flexible Server: one weekly full backup to the vault store, retention up to 10 years."""
-    label = "Azure Database for PostgreSQL flexible servers"
+def _check_datasource(record, rules, longest):
+    """The datasource's constraints (``emulator.datasources``): backup rules, data stores, backup types, schedule
+    periods and the longest retention."""
+    label = record.label
+    stores = ", ".join(record.data_stores)
     for position, rule in enumerate(rules):
         path = f"properties.policyRules[{position}]"
         if rule["objectType"] == "AzureRetentionRule":
-            if longest[rule["name"]] > PGFLEX_MAX_RETENTION_DAYS:
-                raise _bad(f"Retention rule '{rule['name']}' keeps backups longer than the maximum of 10 years "
-                           f"supported for {label}.", f"{path}.lifecycles")
-            if not any(cycle["sourceDataStore"]["dataStoreType"] == "VaultStore" for cycle in rule["lifecycles"]):
-                raise _bad(f"Retention rule '{rule['name']}' must have a lifecycle for the VaultStore.",
-                           f"{path}.lifecycles")
+            if longest[rule["name"]] > record.max_retention_days:
+                raise invalid_input(f"Retention rule '{rule['name']}' keeps backups longer than the maximum of "
+                                    f"{record.max_retention_days / 365.25:g} years supported for {label}.",
+                                    f"{path}.lifecycles")
+            if not any(cycle["sourceDataStore"]["dataStoreType"] in record.data_stores
+                       for cycle in rule["lifecycles"]):
+                raise invalid_input(f"Retention rule '{rule['name']}' must have a lifecycle for the {stores}.",
+                                    f"{path}.lifecycles")
             continue
-        if rule["dataStore"]["dataStoreType"] != "VaultStore":
-            raise _bad(f"{label} are backed up to the VaultStore only; got {rule['dataStore']['dataStoreType']}.",
-                       f"{path}.dataStore.dataStoreType")
+        if rule["dataStore"]["dataStoreType"] not in record.data_stores:
+            raise invalid_input(f"{label} are backed up to the {stores} only; got "
+                                f"{rule['dataStore']['dataStoreType']}.", f"{path}.dataStore.dataStoreType")
         backup_type = (rule.get("backupParameters") or {}).get("backupType")
-        if not isinstance(backup_type, str) or backup_type.lower() != "full":
-            raise _bad(f"{label} support Full backups only; got backupType '{backup_type}'.",
-                       f"{path}.backupParameters.backupType")
+        if not any(same(backup_type, allowed) for allowed in record.backup_types):
+            raise invalid_input(f"{label} support {', '.join(record.backup_types)} backups only; got backupType "
+                                f"'{backup_type}'.", f"{path}.backupParameters.backupType")
         if rule["trigger"]["objectType"] != "ScheduleBasedTriggerContext":
-            raise _bad(f"The backup rule of a policy for {label} needs a ScheduleBasedTriggerContext.",
-                       f"{path}.trigger.objectType")
+            raise invalid_input(f"The backup rule of a policy for {label} needs a ScheduleBasedTriggerContext.",
+                                f"{path}.trigger.objectType")
         for index, text in enumerate(rule["trigger"]["schedule"]["repeatingTimeIntervals"]):
             period = _INTERVAL.match(text).group("period")
-            if period.upper() != "P1W":
-                raise _bad(f"Backup schedule '{text}' is not supported for {label}: only weekly schedules "
-                           "(repeating interval period P1W, on one or more days of the week) are supported.",
-                           f"{path}.trigger.schedule.repeatingTimeIntervals[{index}]")
-    if sum(1 for rule in rules if rule["objectType"] == "AzureBackupRule") != 1:
-        raise _bad(f"A policy for {label} needs exactly one backup rule (AzureBackupRule).", "properties.policyRules")
+            if period.upper() not in record.schedule_periods:
+                raise invalid_input(f"Backup schedule '{text}' is not supported for {label}: only "
+                                    f"{record.schedule_description} are supported.",
+                                    f"{path}.trigger.schedule.repeatingTimeIntervals[{index}]")
+    if sum(1 for rule in rules if rule["objectType"] == "AzureBackupRule") != record.backup_rules:
+        raise invalid_input(f"A policy for {label} needs exactly {record.backup_rules} backup rule "
+                            "(AzureBackupRule).", "properties.policyRules")
 
 
 # --------------------------------------------------------------------------------------------- rendering
@@ -476,8 +464,8 @@ def put_policy(request):
     vault = get_vault_or_404(request)
     name = request.values["policy"]
     if _BAD_NAME_CHARS.search(name) or len(name) > 150:
-        raise _bad(f"The backup policy name '{name}' is invalid: use at most 150 letters, digits, hyphens and "
-                   "underscores.", "name")
+        raise invalid_input(f"The backup policy name '{name}' is invalid: use at most 150 letters, digits, hyphens "
+                            "and underscores.", "name")
     properties = parse_policy(request.json_object())
     policy_id = _policy_id(vault, name)
     existing = find_policy(request.store, policy_id)
@@ -493,25 +481,18 @@ def put_policy(request):
 
 @registry.route(POLICY_RULE, ["GET"], action=f"{POLICY_TYPE}/read", provider=PROVIDER)
 def get_policy(request):
-    vault = get_vault_or_404(request)
-    record = find_policy(request.store, _policy_id(vault, request.values["policy"]))
-    if record is None:
-        raise resource_not_found(POLICY_TYPE, f"{request.values['vault']}/{request.values['policy']}",
-                                 request.values["resource_group"])
+    record, _vault = vault_child_or_404(request, TABLE, "backupPolicies", "policy", POLICY_TYPE)
     return json_response(200, render_policy(record))
 
 
 @registry.route(POLICIES_RULE, ["GET"], action=f"{POLICY_TYPE}/read", provider=PROVIDER)
 def list_policies(request):
-    vault = get_vault_or_404(request)
-    items = [render_policy(record) for record in request.store.under(TABLE, f"{vault['id']}/backupPolicies/")]
-    return paged(request, items)
+    return paged(request, [render_policy(record) for record in vault_children(request, TABLE, "backupPolicies")])
 
 
 @registry.route(POLICY_RULE, ["DELETE"], action=f"{POLICY_TYPE}/delete", provider=PROVIDER)
 def delete_policy(request):
-    vault = get_vault_or_404(request)
-    record = find_policy(request.store, _policy_id(vault, request.values["policy"]))
+    record, _vault = vault_child(request, TABLE, "backupPolicies", "policy")
     if record is None:
         return json_response(204)
     if policy_users(request.store, record["id"]):

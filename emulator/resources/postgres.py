@@ -4,7 +4,7 @@ Like the real service, ``location`` is returned as the region's display name ("E
 must normalise it before comparing it with a vault's location.
 """
 
-from emulator import regions, registry, seed
+from emulator import regions, seed
 from emulator.resources._tracked import register_read_only
 
 PROVIDER = "Microsoft.DBforPostgreSQL"
@@ -65,12 +65,4 @@ def server_resource(item):
     }
 
 
-@registry.seeder(order=30)
-def seed_servers(store):
-    table = store.table(TABLE)
-    for item in seed.POSTGRES_SERVERS:
-        body = server_resource(item)
-        table[body["id"].lower()] = body
-
-
-register_read_only(PROVIDER, TYPE_NAME, TABLE)
+register_read_only(PROVIDER, TYPE_NAME, TABLE, seed.POSTGRES_SERVERS, server_resource)

@@ -20,10 +20,10 @@ from datetime import datetime, timezone
 from emulator import registry
 from emulator.arm import ArmError, json_response, new_guid, paged, resource_not_found
 from emulator.clock import iso
-from emulator.resources.vaults import PROVIDER, VAULT_RULE, VAULT_TYPE, get_vault_or_404
+from emulator.protection import INSTANCE_TABLE
+from emulator.resources.vaults import PROVIDER, VAULT_RULE, VAULT_TYPE, vault_child_or_404
 
 TABLE = "recoveryPoints"
-INSTANCE_TABLE = "backupInstances"  # owned by backup_instances.py; read here to answer 404 like the service
 RP_TYPE = f"{VAULT_TYPE}/backupInstances/recoveryPoints"
 _FILTER_TERM = re.compile(r"^\s*(startDate|endDate)\s+eq\s+'([^']+)'\s*$", re.IGNORECASE)
 
@@ -35,6 +35,7 @@ def create_recovery_point(store, instance_id, moment, tag, expiry, policy_name):
               "time": moment, "tag": tag, "expiry": expiry, "policyName": policy_name, "storeId": new_guid(),
               "tagVersion": str(int(moment.timestamp() * 10_000_000) + 621_355_968_000_000_000)}
     store.table(TABLE)[record["id"].lower()] = record
+    registry.call_hooks("recovery_point_created", store, record)
     return record
 
 
@@ -75,17 +76,14 @@ def render_point(record):
         "policyVersion": None,
         "expiryTime": expiry,
         "recoveryPointState": "Completed",
+        "isPartialRP": False,
     }
     return {"properties": properties, "id": record["id"], "name": record["name"], "type": RP_TYPE}
 
 
 def _instance_or_404(request):
-    vault = get_vault_or_404(request)
-    instance_id = f"{vault['id']}/backupInstances/{request.values['instance']}"
-    record = request.store.table(INSTANCE_TABLE).get(instance_id.lower())
-    if record is None:
-        raise resource_not_found(f"{VAULT_TYPE}/backupInstances", f"{request.values['vault']}/"
-                                 f"{request.values['instance']}", request.values["resource_group"])
+    record, _vault = vault_child_or_404(request, INSTANCE_TABLE, "backupInstances", "instance",
+                                        f"{VAULT_TYPE}/backupInstances")
     return record
 
 
@@ -98,7 +96,7 @@ def _parse_time(text):
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _window(text):
+def parse_filter(text):
     """(start, end) from the OData filter; None for a bound not given."""
     start = end = None
     if not text or not text.strip():
@@ -120,7 +118,7 @@ def _window(text):
                 provider=PROVIDER)
 def list_points(request):
     instance = _instance_or_404(request)
-    start, end = _window(request.query.get("$filter"))
+    start, end = parse_filter(request.query.get("$filter"))
     records = [record for record in points_of(request.store, instance["id"])
                if (start is None or record["time"] >= start) and (end is None or record["time"] <= end)]
     records.sort(key=lambda record: (record["time"], record["name"]), reverse=True)

@@ -1,6 +1,6 @@
 """Microsoft.Storage/storageAccounts (read only): restore targets for "restore as files"."""
 
-from emulator import registry, seed
+from emulator import seed
 from emulator.resources._tracked import register_read_only
 
 PROVIDER = "Microsoft.Storage"
@@ -21,6 +21,9 @@ def account_resource(item):
         "minimumTlsVersion": "TLS1_2",
         "allowBlobPublicAccess": False,
         "allowSharedKeyAccess": False,
+        # Restore as files needs it true; accounts created since 2023 default to false.
+        "allowCrossTenantReplication": item.get("allowCrossTenantReplication", False),
+        "publicNetworkAccess": "Enabled",
         "networkAcls": {"bypass": "AzureServices", "virtualNetworkRules": [], "ipRules": [], "defaultAction": "Allow"},
         "supportsHttpsTrafficOnly": True,
         "encryption": {"services": {"file": {"keyType": "Account", "enabled": True},
@@ -48,12 +51,4 @@ def account_resource(item):
     }
 
 
-@registry.seeder(order=30)
-def seed_accounts(store):
-    table = store.table(TABLE)
-    for item in seed.STORAGE_ACCOUNTS:
-        body = account_resource(item)
-        table[body["id"].lower()] = body
-
-
-register_read_only(PROVIDER, TYPE_NAME, TABLE)
+register_read_only(PROVIDER, TYPE_NAME, TABLE, seed.STORAGE_ACCOUNTS, account_resource)

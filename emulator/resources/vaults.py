@@ -27,7 +27,6 @@ from emulator.arm import (
     ArmError,
     ci_get,
     json_response,
-    new_guid,
     paged,
     require_known_location,
     require_resource_group,
@@ -35,8 +34,9 @@ from emulator.arm import (
     resource_not_found,
 )
 from emulator.clock import iso
-from emulator.lro import OperationManager, status_body
+from emulator.lro import status_body
 from emulator.resources.managed_identity import find_identity
+from emulator.validators import enum_value, invalid_input, require_object, same
 
 PROVIDER = "Microsoft.DataProtection"
 TABLE = "backupVaults"
@@ -58,35 +58,9 @@ IDENTITY_TYPES = ("None", "SystemAssigned", "UserAssigned", "SystemAssigned,User
 SOFT_DELETE_DAYS = (14, 180)
 
 
-# ------------------------------------------------------------------------------------------- errors
-
-
-def invalid_input(message, target="", code="BMSUserErrorInvalidInput"):
-    """The service's user-error shape: code + message + additionalInfo[UserFacingError]."""
-    info = {"code": code, "details": None, "innerError": None, "isRetryable": False, "isUserError": True,
-            "message": message, "properties": {"ActivityId": new_guid()},
-            "recommendedAction": ["Please check the required inputs"], "target": target}
-    return ArmError(400, code, message, additionalInfo=[{"info": info, "type": "UserFacingError"}])
-
-
-def _enum(value, allowed, path):
-    """A valid enum value (compared without case, echoed as sent); 400 naming the JSON path otherwise."""
-    if not isinstance(value, str) or value.lower() not in {item.lower() for item in allowed}:
-        raise invalid_input(f"Invalid value '{value}' for '{path}'. Allowed values are: {', '.join(allowed)}.", path)
-    return value
-
-
-def _object(value, path, required=False):
-    if value is None and not required:
-        return None
-    if not isinstance(value, dict):
-        kind = "missing" if value is None else f"a {type(value).__name__}, not an object"
-        raise invalid_input(f"'{path}' is {kind}; a JSON object is required.", path)
-    return value
-
-
-def _is(value, expected):
-    return isinstance(value, str) and value.lower() == expected.lower()
+def as_sent(value, allowed, path):
+    """A valid enum value, echoed as sent (what the vault resource does)."""
+    return enum_value(value, allowed, path, canonical=False)
 
 
 # --------------------------------------------------------------------------------------- body parsing
@@ -100,17 +74,17 @@ def _parse_storage_settings(raw):
     settings = []
     for index, item in enumerate(raw):
         path = f"properties.storageSettings[{index}]"
-        _object(item, path, required=True)
-        store_type = _enum(ci_get(item, "datastoreType"), DATASTORE_TYPES, f"{path}.datastoreType")
-        redundancy = _enum(ci_get(item, "type"), STORAGE_TYPES, f"{path}.type")
+        require_object(item, path)
+        store_type = as_sent(ci_get(item, "datastoreType"), DATASTORE_TYPES, f"{path}.datastoreType")
+        redundancy = as_sent(ci_get(item, "type"), STORAGE_TYPES, f"{path}.type")
         settings.append({"datastoreType": store_type, "type": redundancy})
     return settings
 
 
 def _parse_soft_delete(raw):
     path = "properties.securitySettings.softDeleteSettings"
-    _object(raw, path, required=True)
-    state = _enum(ci_get(raw, "state"), SOFT_DELETE_STATES, f"{path}.state")
+    require_object(raw, path)
+    state = as_sent(ci_get(raw, "state"), SOFT_DELETE_STATES, f"{path}.state")
     days = ci_get(raw, "retentionDurationInDays")
     if days is None:
         days = 14
@@ -125,7 +99,7 @@ def _parse_soft_delete(raw):
 
 def _parse_security(raw):
     """securitySettings sections present in the request (absent ones are not returned)."""
-    raw = _object(raw, "properties.securitySettings")
+    raw = require_object(raw, "properties.securitySettings", required=False)
     if raw is None:
         return {}
     section = {}
@@ -134,18 +108,18 @@ def _parse_security(raw):
     immutability = ci_get(raw, "immutabilitySettings")
     if immutability is not None:
         path = "properties.securitySettings.immutabilitySettings"
-        _object(immutability, path, required=True)
-        section["immutabilitySettings"] = {"state": _enum(ci_get(immutability, "state"), IMMUTABILITY_STATES,
-                                                          f"{path}.state")}
+        require_object(immutability, path)
+        section["immutabilitySettings"] = {"state": as_sent(ci_get(immutability, "state"), IMMUTABILITY_STATES,
+                                                            f"{path}.state")}
     encryption = ci_get(raw, "encryptionSettings")
     if encryption is not None:
-        section["encryptionSettings"] = dict(_object(encryption, "properties.securitySettings.encryptionSettings",
-                                                     required=True))
+        section["encryptionSettings"] = dict(require_object(encryption,
+                                                            "properties.securitySettings.encryptionSettings"))
     return section
 
 
 def _parse_features(raw):
-    raw = _object(raw, "properties.featureSettings")
+    raw = require_object(raw, "properties.featureSettings", required=False)
     if raw is None:
         return {}
     section = {}
@@ -153,30 +127,30 @@ def _parse_features(raw):
         value = ci_get(raw, key)
         if value is not None:
             path = f"properties.featureSettings.{key}"
-            _object(value, path, required=True)
-            section[key] = {"state": _enum(ci_get(value, "state"), allowed, f"{path}.state")}
+            require_object(value, path)
+            section[key] = {"state": as_sent(ci_get(value, "state"), allowed, f"{path}.state")}
     return section
 
 
 def _parse_monitoring(raw):
-    raw = _object(raw, "properties.monitoringSettings")
+    raw = require_object(raw, "properties.monitoringSettings", required=False)
     if raw is None:
         return {}
     alerts = ci_get(raw, "azureMonitorAlertSettings")
     if alerts is None:
         return {}
     path = "properties.monitoringSettings.azureMonitorAlertSettings"
-    _object(alerts, path, required=True)
-    return {"azureMonitorAlertSettings": {"alertsForAllJobFailures": _enum(
+    require_object(alerts, path)
+    return {"azureMonitorAlertSettings": {"alertsForAllJobFailures": as_sent(
         ci_get(alerts, "alertsForAllJobFailures"), ALERT_STATES, f"{path}.alertsForAllJobFailures")}}
 
 
 def _parse_cost(raw):
-    raw = _object(raw, "properties.costManagementSettings")
+    raw = require_object(raw, "properties.costManagementSettings", required=False)
     if raw is None:
         return {}
-    return {"granularityLevel": _enum(ci_get(raw, "granularityLevel"), GRANULARITY_LEVELS,
-                                      "properties.costManagementSettings.granularityLevel")}
+    return {"granularityLevel": as_sent(ci_get(raw, "granularityLevel"), GRANULARITY_LEVELS,
+                                        "properties.costManagementSettings.granularityLevel")}
 
 
 def _parse_tags(raw):
@@ -207,7 +181,7 @@ def _merge_sections(current, request_properties):
 
 def _vault_store_type(settings):
     for item in settings.get("storageSettings", []):
-        if _is(item["datastoreType"], "VaultStore"):
+        if same(item["datastoreType"], "VaultStore"):
             return item["type"]
     return settings["storageSettings"][0]["type"] if settings.get("storageSettings") else None
 
@@ -219,46 +193,46 @@ def _state(settings, section, key):
 
 def _check_consistency(settings):
     if _state(settings, "featureSettings", "crossRegionRestoreSettings") == "enabled" \
-            and not _is(_vault_store_type(settings), "GeoRedundant"):
+            and not same(_vault_store_type(settings), "GeoRedundant"):
         raise invalid_input("Cross region restore can be enabled only for a vault whose storage redundancy is "
                             f"GeoRedundant; this vault is {_vault_store_type(settings)}.",
                             "properties.featureSettings.crossRegionRestoreSettings.state",
                             code="UserErrorCrossRegionRestoreNotSupportedForRedundancy")
 
 
+# Settings that cannot be undone once reached: (section, setting, state, the service's refusal, its code).
+_IRREVERSIBLE = (
+    ("securitySettings", "softDeleteSettings", "AlwaysOn",
+     "Soft delete is AlwaysOn for this vault; AlwaysOn is irreversible and cannot be changed.",
+     "UserErrorSoftDeleteStateChangeNotAllowed"),
+    ("securitySettings", "immutabilitySettings", "Locked",
+     "Immutability is Locked for this vault; a locked vault cannot be made mutable.",
+     "UserErrorImmutabilityStateChangeNotAllowed"),
+    ("featureSettings", "crossRegionRestoreSettings", "Enabled",
+     "Cross region restore cannot be disabled once it has been enabled for a vault.",
+     "UserErrorCrossRegionRestoreDisableNotAllowed"),
+    ("featureSettings", "crossSubscriptionRestoreSettings", "PermanentlyDisabled",
+     "Cross subscription restore is PermanentlyDisabled for this vault and cannot be changed.",
+     "UserErrorCrossSubscriptionRestoreStateChangeNotAllowed"),
+)
+
+
 def _check_transitions(old, new):
     """Changes the service refuses on an existing vault."""
-    if old.get("storageSettings") and not _is(_vault_store_type(new), _vault_store_type(old) or ""):
+    if old.get("storageSettings") and not same(_vault_store_type(new), _vault_store_type(old) or ""):
         raise invalid_input(f"Storage redundancy of a backup vault cannot be changed after creation (current "
                             f"{_vault_store_type(old)}, requested {_vault_store_type(new)}). Create a new vault "
                             "instead.", "properties.storageSettings", code="UserErrorStorageSettingsUpdateNotAllowed")
-    if _state(old, "securitySettings", "softDeleteSettings") == "alwayson" \
-            and _state(new, "securitySettings", "softDeleteSettings") != "alwayson":
-        raise invalid_input("Soft delete is AlwaysOn for this vault; AlwaysOn is irreversible and cannot be changed.",
-                            "properties.securitySettings.softDeleteSettings.state",
-                            code="UserErrorSoftDeleteStateChangeNotAllowed")
-    if _state(old, "securitySettings", "immutabilitySettings") == "locked" \
-            and _state(new, "securitySettings", "immutabilitySettings") != "locked":
-        raise invalid_input("Immutability is Locked for this vault; a locked vault cannot be made mutable.",
-                            "properties.securitySettings.immutabilitySettings.state",
-                            code="UserErrorImmutabilityStateChangeNotAllowed")
-    if _state(old, "featureSettings", "crossRegionRestoreSettings") == "enabled" \
-            and _state(new, "featureSettings", "crossRegionRestoreSettings") != "enabled":
-        raise invalid_input("Cross region restore cannot be disabled once it has been enabled for a vault.",
-                            "properties.featureSettings.crossRegionRestoreSettings.state",
-                            code="UserErrorCrossRegionRestoreDisableNotAllowed")
-    if _state(old, "featureSettings", "crossSubscriptionRestoreSettings") == "permanentlydisabled" \
-            and _state(new, "featureSettings", "crossSubscriptionRestoreSettings") != "permanentlydisabled":
-        raise invalid_input("Cross subscription restore is PermanentlyDisabled for this vault and cannot be changed.",
-                            "properties.featureSettings.crossSubscriptionRestoreSettings.state",
-                            code="UserErrorCrossSubscriptionRestoreStateChangeNotAllowed")
+    for section, setting, kept, message, code in _IRREVERSIBLE:
+        if _state(old, section, setting) == kept.lower() and _state(new, section, setting) != kept.lower():
+            raise invalid_input(message, f"properties.{section}.{setting}.state", code=code)
 
 
 def _scores(settings):
     """secureScore, bcdrSecurityLevel and replicatedRegions as the service derives them (approximation)."""
     soft_delete = _state(settings, "securitySettings", "softDeleteSettings") in ("on", "alwayson")
     immutable = _state(settings, "securitySettings", "immutabilitySettings") in ("unlocked", "locked")
-    geo = _is(_vault_store_type(settings), "GeoRedundant")
+    geo = same(_vault_store_type(settings), "GeoRedundant")
     crr = _state(settings, "featureSettings", "crossRegionRestoreSettings") == "enabled"
     if soft_delete and immutable:
         score = "Adequate"
@@ -296,7 +270,7 @@ def _parse_identity(request, raw, current, vault_id, vault_name):
     """The vault's identity after this request; creates/removes the system-assigned principal as needed."""
     if raw is None:
         return current
-    _object(raw, "identity", required=True)
+    require_object(raw, "identity")
     kind = _canonical_identity_type(ci_get(raw, "type"))
     user_assigned = ci_get(raw, "userAssignedIdentities") or {}
     if not isinstance(user_assigned, dict):
@@ -341,6 +315,19 @@ def _parse_identity(request, raw, current, vault_id, vault_name):
 # ---------------------------------------------------------------------------------------- rendering
 
 
+# What the service fills in on every vault GET when the settings were never set (recorded real answers).
+_RENDERED_DEFAULTS = {
+    "securitySettings": {"immutabilitySettings": {"state": "Disabled"}},
+    "featureSettings": {"crossSubscriptionRestoreSettings": {"state": "Enabled"},
+                        "crossRegionRestoreSettings": {"state": "Disabled"}},
+}
+
+
+def _with_defaults(section, stored):
+    defaults = _RENDERED_DEFAULTS.get(section, {})
+    return {**defaults, **(stored or {})} if defaults else stored
+
+
 def _render(record):
     """The vault as the service returns it (key order as observed in real responses)."""
     settings = record["settings"]
@@ -349,8 +336,9 @@ def _render(record):
                   "storageSettings": settings["storageSettings"],
                   "isVaultProtectedByResourceGuard": False}
     for key in ("securitySettings", "featureSettings", "monitoringSettings", "costManagementSettings"):
-        if settings.get(key):
-            properties[key] = settings[key]
+        rendered = _with_defaults(key, settings.get(key))
+        if rendered:
+            properties[key] = rendered
     properties.update(secureScore=score, bcdrSecurityLevel=bcdr, replicatedRegions=replicated)
     body = {"location": record["location"]}
     if record.get("tags") is not None:
@@ -377,6 +365,27 @@ def get_vault_or_404(request):
     if record is None:
         raise resource_not_found(VAULT_TYPE, request.values["vault"], request.values["resource_group"])
     return record
+
+
+def vault_child(request, table, collection, key):
+    """(record or None, vault) of the vault's child named by route value ``key`` (``{vault}/{collection}/{name}``)."""
+    vault = get_vault_or_404(request)
+    return request.store.table(table).get(f"{vault['id']}/{collection}/{request.values[key]}".lower()), vault
+
+
+def vault_child_or_404(request, table, collection, key, child_type):
+    """Like ``vault_child``, with the 404 ARM answers for a missing child."""
+    record, vault = vault_child(request, table, collection, key)
+    if record is None:
+        raise resource_not_found(child_type, f"{request.values['vault']}/{request.values[key]}",
+                                 request.values["resource_group"])
+    return record, vault
+
+
+def vault_children(request, table, collection):
+    """The records of one of the vault's child collections, in id order."""
+    vault = get_vault_or_404(request)
+    return request.store.under(table, f"{vault['id']}/{collection}/")
 
 
 def _system_data_header(request, created):
@@ -432,7 +441,7 @@ def put_vault(request):
                            f"The resource '{name}' already exists in location '{existing['location']}' in resource "
                            f"group '{request.values['resource_group']}'. A resource with the same name cannot be "
                            f"created in location '{location}'. Please select a new resource name.")
-    properties = _object(ci_get(body, "properties"), "properties", required=True)
+    properties = require_object(ci_get(body, "properties"), "properties")
     current = existing["settings"] if existing else {}
     settings = _merge_sections(current, properties)
     if ci_get(properties, "storageSettings") is not None or not existing:
@@ -453,7 +462,7 @@ def put_vault(request):
     op = request.store.operations.start("backupVaults/write", vault_id, location, on_complete=_finish_write)
     headers = {"Azure-AsyncOperation": request.url(f"{vault_id}/operationStatus/{op.op_id}",
                                                    **{"api-version": request.api_version}),
-               "Retry-After": str(OperationManager.retry_after(op)) if op.running else "1"}
+               **request.store.operations.start_headers(op)}
     headers.update(_system_data_header(request, created=existing is None))
     return json_response(201, _render(record), headers)
 
@@ -469,7 +478,7 @@ def patch_vault(request):
     vault_id = record["id"]
     _refuse_if_busy(request, vault_id)
     body = request.json_object()
-    properties = _object(ci_get(body, "properties"), "properties") or {}
+    properties = require_object(ci_get(body, "properties"), "properties", required=False) or {}
     settings = _merge_sections(record["settings"], properties)
     _check_transitions(record["settings"], settings)
     _check_consistency(settings)
@@ -484,7 +493,7 @@ def patch_vault(request):
     version = {"api-version": request.api_version}
     headers = {"Azure-AsyncOperation": request.url(f"{vault_id}/operationStatus/{op.op_id}", **version),
                "Location": request.url(f"{vault_id}/operationResults/{op.op_id}", **version),
-               "Retry-After": str(OperationManager.retry_after(op)) if op.running else "1"}
+               **request.store.operations.start_headers(op)}
     headers.update(_system_data_header(request, created=False))
     return json_response(202, None, headers)
 
@@ -509,7 +518,7 @@ def delete_vault(request):
         "Location": request.url(
             f"/subscriptions/{request.subscription_id}/providers/{PROVIDER}/locations/{location}/operationResults/"
             f"{op.op_id}", **version),
-        "Retry-After": str(OperationManager.retry_after(op)) if op.running else "1",
+        **request.store.operations.start_headers(op),
     }
     return json_response(202, None, headers)
 
@@ -557,8 +566,7 @@ def _operation_or_404(request):
 
 def _status(request):
     op = _operation_or_404(request)
-    headers = {"Retry-After": str(OperationManager.retry_after(op))} if op.running else {}
-    return json_response(200, status_body(op, request.path), headers)
+    return json_response(200, status_body(op, request.path), request.store.operations.poll_headers(op))
 
 
 def _pending(request, op):
@@ -569,7 +577,7 @@ def _pending(request, op):
         "Azure-AsyncOperation": request.url(
             f"/subscriptions/{request.subscription_id}/providers/{PROVIDER}/locations/{regions.normalize(op.location)}"
             f"/operationStatus/{op.op_id}", **version),
-        "Retry-After": str(OperationManager.retry_after(op)),
+        **request.store.operations.poll_headers(op),
     })
 
 
@@ -578,45 +586,37 @@ def _failed(op):
     return ArmError(400, error.get("code", "InternalError"), error.get("message", "The operation failed."))
 
 
-@registry.route(f"{SUB_RULE}/locations/<location>/operationStatus/<operation>", ["GET"],
-                action=f"{PROVIDER}/locations/operationStatus/read", provider=PROVIDER)
-@registry.route(f"{GROUP_RULE}/locations/<location>/operationStatus/<operation>", ["GET"],
-                action=f"{PROVIDER}/locations/operationStatus/read", provider=PROVIDER)
-@registry.route(f"{GROUP_RULE}/operationStatus/<operation>", ["GET"],
-                action=f"{PROVIDER}/locations/operationStatus/read", provider=PROVIDER)
-@registry.route(f"{VAULT_RULE}/operationStatus/<operation>", ["GET"],
-                action=f"{VAULT_TYPE}/operationStatus/read", provider=PROVIDER)
+def _operation_routes(kind, *prefixes):
+    """Register a handler for ``{prefix}/{kind}/<operation>`` in each URL form the service hands out; the vault's own
+    form needs the vault's action, the others the provider's location action."""
+    def decorate(handler):
+        for prefix in prefixes:
+            owner = VAULT_TYPE if prefix == VAULT_RULE else f"{PROVIDER}/locations"
+            registry.route(f"{prefix}/{kind}/<operation>", ["GET"], action=f"{owner}/{kind}/read",
+                           provider=PROVIDER)(handler)
+        return handler
+    return decorate
+
+
+@_operation_routes("operationStatus", f"{SUB_RULE}/locations/<location>", f"{GROUP_RULE}/locations/<location>",
+                   GROUP_RULE, VAULT_RULE)
 def operation_status(request):
     """Every URL form the service hands out for an operation's status. The resource-group location form is not in
     the spec, but the service gives it for vault deletes (recorded traffic) and serves it."""
     return _status(request)
 
 
-def _job_result(request):
-    op = _operation_or_404(request)
-    if op.running:
-        return _pending(request, op)
-    if op.error:
-        raise _failed(op)
-    return json_response(200, {"objectType": "OperationJobExtendedInfo", **op.result})
-
-
-@registry.route(f"{SUB_RULE}/locations/<location>/operationResults/<operation>", ["GET"],
-                action=f"{PROVIDER}/locations/operationResults/read", provider=PROVIDER)
-@registry.route(f"{GROUP_RULE}/operationResults/<operation>", ["GET"],
-                action=f"{PROVIDER}/locations/operationResults/read", provider=PROVIDER)
+@_operation_routes("operationResults", f"{SUB_RULE}/locations/<location>", GROUP_RULE, VAULT_RULE)
 def operation_result(request):
-    return _job_result(request)
-
-
-@registry.route(f"{VAULT_RULE}/operationResults/<operation>", ["GET"],
-                action=f"{VAULT_TYPE}/operationResults/read", provider=PROVIDER)
-def vault_operation_result(request):
+    """202 while the operation runs, its error once failed; then the job it started (location forms) or the vault
+    (the vault's own form; 204 after a delete)."""
     op = _operation_or_404(request)
     if op.running:
         return _pending(request, op)
     if op.error:
         raise _failed(op)
+    if "vault" not in request.values:
+        return json_response(200, {"objectType": "OperationJobExtendedInfo", **op.result})
     record = find_vault(request.store, op.resource_id)
     if record is None or op.kind == "backupVaults/delete":
         return json_response(204)

@@ -150,10 +150,29 @@ def window(since=None, until=None, last=None, now=None):
 JOB_ERROR_KEYS = ("code", "message", "recommended_action", "is_retryable", "is_user_error")
 
 
+def innermost_cause(error):
+    """The root cause of a UserFacingError: the innermost of its nested ``details`` (the service nests them up to two
+    levels deep, the cause last), or None when it has none."""
+    cause = None
+    details = error.get("details") if isinstance(error, dict) else None
+    while isinstance(details, list) and details and isinstance(details[0], dict):
+        cause = details[0]
+        details = cause.get("details")
+    return cause
+
+
 def readable_error(error):
-    """A job's error in snake_case: the keys of ``JOB_ERROR_KEYS`` of the one readable ARM error form."""
+    """A job's error in snake_case: the keys of ``JOB_ERROR_KEYS`` of the one readable ARM error form, and its
+    innermost cause (``cause``) when the error nests one."""
     readable = arm.readable_error(error)
-    return dict((key, readable[key]) for key in JOB_ERROR_KEYS) if readable else None
+    if not readable:
+        return None
+    result = dict((key, readable[key]) for key in JOB_ERROR_KEYS)
+    cause = innermost_cause(error)
+    if cause:
+        result["cause"] = {"code": cause.get("code"), "message": cause.get("message"),
+                           "recommended_action": list(cause.get("recommendedAction") or [])}
+    return result
 
 
 job_id_of = arm.last_segment
@@ -212,7 +231,9 @@ def to_readable(body):
         "rule_name": additional.get("PolicyRuleName"),
         "error_code": first.get("code"),
         "error_message": first.get("message"),
-        "recommended_action": first.get("recommended_action") or [],
+        "error_cause": first.get("cause"),
+        "recommended_action": first.get("recommended_action") or (first.get("cause") or {}).get("recommended_action")
+        or [],
         "errors": errors,
         "warnings": [{"code": (w.get("error") or {}).get("code") if isinstance(w, dict) else None,
                       "message": (w.get("error") or {}).get("message") if isinstance(w, dict) else None}
@@ -280,6 +301,9 @@ def failure_message(job, what="Job"):
         job.get("service_status") or job.get("status"))
     if job.get("error_code") or job.get("error_message"):
         text += ": {0}: {1}".format(job.get("error_code") or "error", job.get("error_message") or "(no message)")
+    cause = job.get("error_cause")
+    if cause and (cause.get("code"), cause.get("message")) != (job.get("error_code"), job.get("error_message")):
+        text += ". Cause: {0}: {1}".format(cause.get("code") or "error", cause.get("message") or "(no message)")
     if job.get("recommended_action"):
         text += " Recommended action: " + " ".join(job["recommended_action"])
     for extra in (job.get("errors") or [])[1:]:

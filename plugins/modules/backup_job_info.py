@@ -162,7 +162,9 @@ backup_jobs:
       description: The policy.
       type: str
     retention_tag:
-      description: The retention rule that keeps the backup.
+      description:
+        - The retention rule that keeps the backup, as the service reports it (for an on-demand backup kept by the
+          default rule real Azure reports C(default) in lower case; compare without case).
       type: str
     error_code:
       description: Code of the job's (first) error; null when none.
@@ -170,6 +172,11 @@ backup_jobs:
     error_message:
       description: Message of the job's (first) error.
       type: str
+    error_cause:
+      description:
+        - The root cause of the job's (first) error (C(code), C(message), C(recommended_action)), the innermost of
+          the error's nested C(details); null when the error has none.
+      type: dict
     recommended_action:
       description: What the service recommends doing about the error.
       type: list

@@ -79,7 +79,7 @@ options:
   wait:
     description:
       - Wait until the protection state is reached (C(ProtectionConfigured), C(ProtectionStopped),
-        C(BackupSchedulesSuspended)) or the instance is gone.
+        C(BackupsSuspended)) or the instance is gone.
     type: bool
     default: true
   wait_timeout:

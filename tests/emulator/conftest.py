@@ -5,6 +5,7 @@ the repository root); the tests talk to it over HTTPS with the CA bundle it writ
 ``requests`` calls and through the real Azure SDK (azure-identity, azure-mgmt-dataprotection).
 """
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -33,7 +34,7 @@ def parse_env_file(path):
     return values
 
 
-def start_emulator(state_dir, *extra):
+def start_emulator(state_dir, *extra, timeout=START_TIMEOUT):
     """Start an emulator subprocess; return (process, env.sh values) once env.sh exists (bounded wait)."""
     state_dir = Path(state_dir)
     log = open(state_dir.parent / f"{state_dir.name}.log", "wb")  # closed by stop_emulator
@@ -41,7 +42,7 @@ def start_emulator(state_dir, *extra):
         [sys.executable, "-m", "emulator", "serve", "--port", "0", "--state-dir", str(state_dir), *extra],
         cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     process.log_file = log
-    deadline = time.monotonic() + START_TIMEOUT
+    deadline = time.monotonic() + timeout
     env_file = state_dir / "env.sh"
     while not env_file.exists():
         if process.poll() is not None:
@@ -50,7 +51,7 @@ def start_emulator(state_dir, *extra):
             raise RuntimeError(f"emulator exited with {process.returncode}: {log_text}")
         if time.monotonic() > deadline:
             stop_emulator(process)
-            raise RuntimeError(f"emulator did not write {env_file} within {START_TIMEOUT} s")
+            raise RuntimeError(f"emulator did not write {env_file} within {timeout} s")
         time.sleep(0.05)
     return process, parse_env_file(env_file)
 
@@ -147,11 +148,11 @@ class Emulator:
                 f"/providers/Microsoft.DataProtection/backupVaults/{name}")
 
 
-@pytest.fixture(scope="session")
-def emulator(tmp_path_factory):
-    state_dir = tmp_path_factory.mktemp("emulator") / "state"
-    state_dir.mkdir()
-    process, env = start_emulator(state_dir, "--lro-seconds", LRO_SECONDS)
+@contextlib.contextmanager
+def running_emulator(state_dir, *extra, timeout=START_TIMEOUT):
+    """An emulator process for the duration of the block, trusted through REQUESTS_CA_BUNDLE; on exit it must
+    stop cleanly on SIGTERM without having printed a traceback."""
+    process, env = start_emulator(state_dir, *extra, timeout=timeout)
     envs = {name: parse_env_file(state_dir / name) for name in ("env.sh", "env-no-rbac.sh", "env-reader.sh")}
     saved = os.environ.get("REQUESTS_CA_BUNDLE")
     # azure-identity and azure-core use requests, which reads the bundle from the environment, as users do.
@@ -169,6 +170,14 @@ def emulator(tmp_path_factory):
         log = (state_dir.parent / "state.log").read_text(encoding="utf-8", errors="replace")
         assert code == 0, f"emulator did not stop cleanly ({code}):\n{log}"
         assert "Traceback" not in log, f"emulator printed a traceback:\n{log}"
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    state_dir = tmp_path_factory.mktemp("emulator") / "state"
+    state_dir.mkdir()
+    with running_emulator(state_dir, "--lro-seconds", LRO_SECONDS) as instance:
+        yield instance
 
 
 @pytest.fixture

@@ -204,3 +204,73 @@ def test_process_lifecycle_latency_and_clean_stop(tmp_path, launcher, stop_signa
     process.send_signal(stop_signal)
     assert process.wait(timeout=10) == 0
     assert not (state / "env.sh").exists()
+
+
+# ------------------------------------------------------------------------------------------------- holds
+
+
+def test_holds_keep_operations_running_until_released(emulator):
+    hold = emulator.control("POST", "holds", json={"kind_regex": "^backupVaults/write$", "path_regex": "bv-held"})
+    assert hold["id"] and hold["kind_regex"] == "^backupVaults/write$"
+    held_put = emulator.arm("PUT", emulator.vault_path("bv-held"), json=emulator.vault_body())
+    free_put = emulator.arm("PUT", emulator.vault_path("bv-free"), json=emulator.vault_body())
+    status_path = held_put.headers["Azure-AsyncOperation"].replace(emulator.url, "").split("?")[0]
+    free_path = free_put.headers["Azure-AsyncOperation"].replace(emulator.url, "").split("?")[0]
+    _wait(lambda: emulator.arm("GET", free_path).json()["status"] == "Succeeded")
+    # Long past --lro-seconds, the held operation still runs; the status poll still says when to come back.
+    running = emulator.arm("GET", status_path)
+    assert running.json()["status"] == "Inprogress" and int(running.headers["Retry-After"]) >= 1
+    assert emulator.arm("GET", emulator.vault_path("bv-held")).json()["properties"]["provisioningState"] == \
+        "Provisioning"
+    listed = emulator.control("GET", "holds")
+    assert [item["id"] for item in listed["holds"]] == [hold["id"]]
+    assert [item["kind"] for item in listed["held"]] == ["backupVaults/write"]
+    assert emulator.control("DELETE", f"holds/{hold['id']}") == {"released": 1}
+    assert emulator.arm("GET", status_path).json()["status"] == "Succeeded"
+    assert emulator.control("GET", "holds") == {"holds": [], "held": []}
+
+
+def test_holds_are_validated_and_cleared_by_reset(emulator):
+    for body in ({"kind_regex": "("}, {"nope": 1}, {"path_regex": 3}, []):
+        response = requests.post(f"{emulator.url}/_emulator/holds", json=body, verify=emulator.ca_bundle, timeout=10)
+        assert response.status_code == 400, body
+    missing = requests.delete(f"{emulator.url}/_emulator/holds/999", verify=emulator.ca_bundle, timeout=10)
+    assert missing.status_code == 404
+    emulator.control("POST", "holds", json={})
+    emulator.control("POST", "reset")
+    assert emulator.control("GET", "holds")["holds"] == []
+
+
+def _wait(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_no_retry_after_setting_omits_it_on_polls_and_the_sdk_still_finishes(emulator):
+    assert emulator.control("POST", "settings", json={"no_retry_after": True})["no_retry_after"] is True
+    hold = emulator.control("POST", "holds", json={"kind_regex": "^backupVaults/write$"})
+    put = emulator.arm("PUT", emulator.vault_path("bv-quiet"), json=emulator.vault_body())
+    assert put.status_code == 201 and put.headers["Retry-After"]  # the starting answer keeps it
+    status_path = put.headers["Azure-AsyncOperation"].replace(emulator.url, "").split("?")[0]
+    running = emulator.arm("GET", status_path)
+    assert running.json()["status"] == "Inprogress" and "Retry-After" not in running.headers
+    emulator.control("DELETE", f"holds/{hold['id']}")
+    # The SDK falls back to its own polling interval.
+    client = emulator.dataprotection(polling_interval=0.1)
+    poller = client.backup_vaults.begin_create_or_update("rg-backup", "bv-quiet2", emulator.vault_body())
+    assert poller.result().name == "bv-quiet2"
+    refused = requests.post(f"{emulator.url}/_emulator/settings", json={"no_retry_after": "yes"},
+                            verify=emulator.ca_bundle, timeout=10)
+    assert refused.status_code == 400
+    emulator.control("POST", "reset")
+    assert emulator.control("GET", "settings")["no_retry_after"] is False
+
+
+def test_no_retry_after_flag(tmp_path, launcher):
+    state = tmp_path / "quiet"
+    state.mkdir()
+    _process, env = launcher.start(state, "--no-retry-after", "--lro-seconds", "0")
+    settings = requests.get(f"{env['EMULATOR_URL']}/_emulator/settings", verify=env["REQUESTS_CA_BUNDLE"], timeout=10)
+    assert settings.json()["no_retry_after"] is True

@@ -24,8 +24,9 @@ def test_metadata_2022_09_01_is_one_cloud_object_with_legacy_keys(emulator):
     assert auth["audiences"][0] == "https://management.emulator.azbackup.invalid/"
     assert auth["tenant"] == "common" and auth["identityProvider"] == "AAD"
     for key in ("name", "suffixes", "galleryEndpoint", "graphEndpoint", "portalEndpoint", "microsoftGraphResourceId",
-                "activeDirectoryDataLake", "graph", "portal"):
+                "activeDirectoryDataLake", "graph", "portal", "ossrdbmsResourceId"):
         assert key in body, key
+    assert "ossrDbmsResourceId" not in body  # Azure's spelling, all lower case after "ossr"
     assert "management.azure.com" not in json.dumps(body)
 
 

@@ -6,10 +6,12 @@ from datetime import datetime
 import pytest
 
 from emulator.clock import add_duration
+from emulator.resources import jobs
 from tests.emulator.dp_helpers import GROUP, instance_path, protected_instance, wait_for
 
 ADHOC = {"backupRuleOptions": {"ruleName": "BackupWeekly", "triggerOption": {"retentionTagOverride": "Default"}}}
-TIMESPAN = re.compile(r"^\d{2}:\d{2}:\d{2}(\.\d{7})?$")
+TIMESPAN = re.compile(r"^\d{2}:\d{2}:\d{2}(\.\d{2})?$")
+ISO_DURATION = re.compile(r"^P(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
 
 
 def _parse(text):
@@ -30,9 +32,14 @@ def _backup(emulator, tag="Default", name="bi-orders"):
     return emulator.arm("POST", f"{instance_path(emulator, name)}/backup", json=body)
 
 
+def _hold_jobs(emulator):
+    """Backup jobs stay InProgress until ``emulator.control("DELETE", "holds")``, however slow the machine."""
+    return emulator.control("POST", "holds", json={"kind_regex": "^backupJobs/run$"})
+
+
 def test_adhoc_backup_job_and_recovery_point(emulator):
-    emulator.control("POST", "settings", json={"job_seconds": 2.5})
     client, _vault, policy_id = protected_instance(emulator)
+    _hold_jobs(emulator)
     result = client.backup_instances.begin_adhoc_backup(GROUP, "bv-bi", "bi-orders", ADHOC).result()
     # As recorded: the job's full id, spelled 'resourcegroups' / 'BackupVaults'.
     assert re.match(rf"^/subscriptions/{emulator.subscription}/resourcegroups/rg-backup/providers/"
@@ -43,23 +50,28 @@ def test_adhoc_backup_job_and_recovery_point(emulator):
     assert running["type"] == "Microsoft.DataProtection/backupVaults/backupJobs"
     assert props["status"] == "InProgress" and props["duration"] == "PT0S" and props.get("endTime") is None
     assert props["operation"] == "Backup" and props["operationCategory"] == "Backup"
-    assert props["isUserTriggered"] is True and props["supportedActions"] == [""]
+    assert props["isUserTriggered"] is True and props["supportedActions"] == ["Cancellable"]
     assert props["backupInstanceId"] == instance_path(emulator, "bi-orders")
     assert props["policyId"] == policy_id and props["policyName"] == "pol-pg"
     assert props["dataSourceType"] == "Microsoft.DBforPostgreSQL/flexibleServers"
     assert props["dataSourceName"] == "pg-eus-orders" and props["dataSourceLocation"] == "eastus"
     assert props["vaultName"] == "bv-bi" and props["sourceResourceGroup"] == "rg-pg-eastus"
     assert props["extendedInfo"]["subTasks"][0]["taskStatus"] == "InProgress"
-    assert props["extendedInfo"]["additionalDetails"]["RetentionTag"] == "Default"
+    # Real Azure reports an on-demand backup kept by the default rule with the tag in lower case.
+    assert props["extendedInfo"]["additionalDetails"]["RetentionTag"] == "default"
+    assert client.jobs.get(GROUP, "bv-bi", name).as_dict()["properties"]["status"] == "InProgress"
+    assert emulator.control("DELETE", "holds") == {"released": 1}
     done = _wait_job(client, name)["properties"]
-    assert done["status"] == "Completed" and TIMESPAN.match(done["duration"]) and done["endTime"]
+    # GET one job: ISO 8601 duration; the list: a TimeSpan (both as recorded).
+    assert done["status"] == "Completed" and ISO_DURATION.match(done["duration"]) and done["endTime"]
     assert done["supportedActions"] == [] and done["errorDetails"] is None
     points = [item.as_dict() for item in client.recovery_points.list(GROUP, "bv-bi", "bi-orders")]
     assert len(points) == 1
     point = points[0]
     rp = point["properties"]
     assert rp["objectType"] == "AzureBackupDiscreteRecoveryPoint" and rp["recoveryPointType"] == "Full"
-    assert rp["retentionTagName"] == "Default" and rp["policyName"] == "pol-pg"
+    assert rp["retentionTagName"] == "default" and rp["policyName"] == "pol-pg"
+    assert rp["isPartialRP"] is False
     assert re.match(r"^[0-9a-f]{32}$", point["name"]) and rp["friendlyName"] == point["name"]
     assert rp["recoveryPointTime"] == done["startTime"]
     assert _parse(rp["expiryTime"]) == add_duration(_parse(rp["recoveryPointTime"]), "P3M")
@@ -69,6 +81,7 @@ def test_adhoc_backup_job_and_recovery_point(emulator):
     assert one == point
     listed = [item.as_dict() for item in client.jobs.list(GROUP, "bv-bi")]
     assert [item["name"] for item in listed] == [name] and listed[0]["properties"].get("extendedInfo") is None
+    assert TIMESPAN.match(listed[0]["properties"]["duration"])
 
 
 def test_adhoc_backup_headers_and_operation_status_carry_the_job(emulator):
@@ -113,8 +126,8 @@ def test_bad_adhoc_requests(emulator, body, fragment):
 
 
 def test_one_backup_at_a_time(emulator):
-    emulator.control("POST", "settings", json={"job_seconds": 3})
     protected_instance(emulator)
+    _hold_jobs(emulator)
     assert _backup(emulator).status_code == 202
     second = _backup(emulator)
     assert second.status_code == 400
@@ -133,8 +146,9 @@ def test_job_failure_fault(emulator):
     assert failed["status"] == "Failed" and failed["endTime"]
     error = failed["errorDetails"][0]
     assert error["code"] == "UserErrorDatasourceUnreachable" and error["message"] == "The server could not be reached."
-    assert error["recommendedAction"]
+    assert error["recommendedAction"] and error["isUserError"] is True
     assert failed["extendedInfo"]["subTasks"][0]["taskStatus"] == "Failed"
+    assert failed["extendedInfo"]["subTasks"][0]["additionalDetails"]["ErrorCode"] == "UserErrorDatasourceUnreachable"
     assert list(client.recovery_points.list(GROUP, "bv-bi", "bi-orders")) == []
     assert not [rule for rule in emulator.control("GET", "faults") if rule.get("kind") == "job_failure"]
     # The rule is used up: the next backup succeeds; other ARM calls never consumed it.
@@ -150,6 +164,12 @@ def test_job_failure_default_error_and_filters(emulator):
     error = _wait_job(client, name)["properties"]["errorDetails"][0]
     assert error["code"] == "PostgreSQLFlexOperationFailedUserError"
     assert error["innerError"]["code"] == "ServerNotReadyForLongTermBackup"
+    # The real shape: details two levels deep, the root cause innermost, and the embedded inner error.
+    server_error = error["details"][0]
+    assert server_error["code"] == "PostgreSQLFlexServerError" and server_error["isUserError"] is True
+    root = server_error["details"][0]
+    assert root["code"] == "ServerNotReadyForLongTermBackup" and root["message"] and not root["details"]
+    assert error["innerError"]["embeddedInnerError"]["code"] == "ServerNotReadyForLongTermBackup"
     remaining = [rule for rule in emulator.control("GET", "faults") if rule.get("kind") == "job_failure"]
     assert [rule["instance_regex"] for rule in remaining] == ["^other$"]
     assert emulator.control("DELETE", "faults")["removed"] == 1
@@ -194,3 +214,20 @@ def test_recovery_point_filter(emulator):
     for bad in ("foo eq 1", "startDate eq 'yesterday'"):
         response = emulator.arm("GET", path, params={"$filter": bad})
         assert response.status_code == 400, bad
+
+
+@pytest.mark.parametrize("seconds, iso, listed", [
+    (219.67, "PT3M39.67S", "00:03:39.67"), (229.17, "PT3M49.17S", "00:03:49.17"), (0, "PT0S", "00:00:00"),
+    (180, "PT3M", "00:03:00"), (93600, "P1DT2H", "1.02:00:00"),
+])
+def test_job_duration_formats(seconds, iso, listed):
+    assert jobs.iso_duration(seconds) == iso and jobs.timespan(seconds) == listed
+
+
+def test_scheduled_job_durations_as_recorded(emulator):
+    client, _vault, _policy = protected_instance(emulator)
+    emulator.control("POST", "clock", json={"advance": "P1W"})
+    listed = [item.as_dict() for item in client.jobs.list(GROUP, "bv-bi")]
+    assert [item["properties"]["duration"] for item in listed] == ["00:03:00"]
+    one = client.jobs.get(GROUP, "bv-bi", listed[0]["name"]).as_dict()["properties"]
+    assert one["duration"] == "PT3M" and one["supportedActions"] == []

@@ -235,6 +235,27 @@ def test_several_weekdays_and_other_criteria_are_accepted(emulator):
     assert stored["daysOfMonth"] == [{"date": 1, "isLast": False}, {"isLast": True}]
 
 
+def test_generic_criteria_as_the_az_cli_writes_them_are_accepted(emulator):
+    # ``az dataprotection backup-policy tag create-generic-criteria`` writes snake_case keys and {"is_last": true}.
+    _vault(emulator)
+    body = pgflex_policy()
+    tags = body["properties"]["policyRules"][0]["trigger"]["taggingCriteria"]
+    tags[2]["criteria"] = [{"object_type": "ScheduleBasedBackupCriteria", "days_of_the_week": ["sunday"],
+                            "weeks_of_the_month": ["Last"], "months_of_year": None,
+                            "days_of_month": [{"date": 7, "is_last": False}, {"is_last": True}]}]
+    response = _put(emulator, "pol-cli", body)
+    assert response.status_code == 200, response.text
+    stored = response.json()["properties"]["policyRules"][0]["trigger"]["taggingCriteria"][2]["criteria"][0]
+    assert stored == {"daysOfTheWeek": ["Sunday"], "weeksOfTheMonth": ["Last"],
+                      "daysOfMonth": [{"date": 7, "isLast": False}, {"isLast": True}],
+                      "objectType": "ScheduleBasedBackupCriteria"}
+    # What the tools themselves refuse stays refused: a date past 28, an unknown weekday.
+    for criterion in ({"objectType": "ScheduleBasedBackupCriteria", "daysOfMonth": [{"date": 29}]},
+                      {"objectType": "ScheduleBasedBackupCriteria", "daysOfTheWeek": ["Funday"]}):
+        tags[2]["criteria"] = [criterion]
+        assert _put(emulator, "pol-cli-bad", body).status_code == 400, criterion
+
+
 def test_other_datasources_are_not_held_to_the_postgres_rules(emulator):
     _vault(emulator)
     disk = pgflex_policy(intervals=["R/2024-01-07T02:00:00+00:00/PT4H"])

@@ -211,7 +211,7 @@ def test_suspended_instances_skip_backups_but_keep_expiring_and_stopped_ones_kee
     response = emulator.arm("POST", f"{instance_path(emulator, 'bi-orders')}/suspendBackups")
     assert response.status_code == 202
     wait_for(lambda: emulator.arm("GET", instance_path(emulator, "bi-orders")).json()["properties"],
-             lambda props: props["currentProtectionState"] == "BackupSchedulesSuspended")
+             lambda props: props["currentProtectionState"] == "BackupsSuspended")
     emulator.control("POST", "clock", json={"advance": "P14W"})
     remaining = [item.as_dict()["properties"] for item in client.recovery_points.list(GROUP, "bv-bi", "bi-orders")]
     assert all(rp["retentionTagName"] in ("Monthly", "Yearly") for rp in remaining)

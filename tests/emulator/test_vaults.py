@@ -134,7 +134,14 @@ def test_defaults_the_service_fills_in(emulator):
     assert properties["isVaultProtectedByResourceGuard"] is False
     assert properties["secureScore"] == "None" and properties["bcdrSecurityLevel"] == "Poor"
     assert properties["replicatedRegions"] == []
-    assert "identity" not in vault and "immutabilitySettings" not in properties["securitySettings"]
+    assert "identity" not in vault
+    # Azure fills these in on every GET even when never set.
+    assert properties["securitySettings"]["immutabilitySettings"] == {"state": "Disabled"}
+    assert properties["featureSettings"] == {"crossSubscriptionRestoreSettings": {"state": "Enabled"},
+                                             "crossRegionRestoreSettings": {"state": "Disabled"}}
+    got = emulator.dataprotection().backup_vaults.get("rg-backup", "bv-defaults").properties
+    assert got.feature_settings.cross_region_restore_settings.state == "Disabled"
+    assert got.security_settings.immutability_settings.state == "Disabled"
 
 
 def test_user_assigned_identity_is_resolved_from_the_seed(emulator):

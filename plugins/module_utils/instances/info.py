@@ -79,6 +79,8 @@ def instances_info(api, params, server_id, datasource, policy_id=None):
             by_tag = {}
             for point in points:
                 tag = point["retention_tag"] or "unknown"
+                # Tags compare without case: real Azure reports an on-demand backup's default tag as "default".
+                tag = next((known for known in by_tag if known.lower() == tag.lower()), tag)
                 by_tag[tag] = by_tag.get(tag, 0) + 1
             item["recovery_point_count"] = len(points)
             item["recovery_points_by_tag"] = by_tag

@@ -9,6 +9,7 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.arm import
 # currentProtectionState (or, when absent, protectionStatus.status) -> the state the modules report.
 LIFECYCLE = {
     "protectionconfigured": "present",
+    "backupssuspended": "suspended",  # what real Azure reports (both fields)
     "backupschedulessuspended": "suspended",
     "retentionschedulessuspended": "stopped",
     "protectionstopped": "stopped",

@@ -130,7 +130,7 @@ def _predicted(current, vault_id, name, server, policy_id, identity_id, state, d
         after["identity"] = identity_id or "system_assigned"
     wire = {"present": ("ProtectionConfigured", "ProtectionConfigured"),
             "stopped": ("ProtectionStopped", "ProtectionStopped"),
-            "suspended": ("ProtectionStopped", "BackupSchedulesSuspended")}[state]
+            "suspended": ("BackupsSuspended", "BackupsSuspended")}[state]
     if after.get("state") != state:
         after["protection_status"], after["current_protection_state"] = wire
         after["state"] = state

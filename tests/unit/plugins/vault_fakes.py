@@ -70,7 +70,8 @@ def instance_body(name, server_id=SERVER_ID, policy_id=POLICY_ID, state="Protect
                   identity=None):
     status = {"ProtectionConfigured": "ProtectionConfigured", "ConfiguringProtection": "ConfiguringProtection",
               "UpdatingProtection": "ConfiguringProtection", "ProtectionError": "ConfiguringProtectionFailed",
-              "ProtectionStopped": "ProtectionStopped", "BackupSchedulesSuspended": "ProtectionStopped"}[state]
+              "ProtectionStopped": "ProtectionStopped", "BackupSchedulesSuspended": "ProtectionStopped",
+              "BackupsSuspended": "BackupsSuspended"}[state]
     body = PGFLEX.instance_body(server_body(server_id), policy_id, identity)
     body.update(id=VAULT_ID + "/backupInstances/" + name, name=name,
                 type="Microsoft.DataProtection/backupVaults/backupInstances")

@@ -103,6 +103,28 @@ def test_to_readable():
     assert "UserErrorPgServerStopped: Server stopped." in message and "Start it." in message and "Second" in message
 
 
+def test_failed_jobs_show_the_innermost_cause():
+    # The real shape: the operation's error, the server error around it, the root cause innermost.
+    cause = {"code": "ServerNotReadyForLongTermBackup", "message": "The server is not Ready.",
+             "recommendedAction": ["Wait until the server is Ready."], "details": None}
+    server = {"code": "PostgreSQLFlexServerError", "message": "The server reported an error.", "details": [cause]}
+    top = {"code": "PostgreSQLFlexOperationFailedUserError", "message": "Backup failed.", "details": [server],
+           "recommendedAction": ["Check the server."], "isUserError": True,
+           "innerError": {"code": "ServerNotReadyForLongTermBackup", "embeddedInnerError": {"code": "x"}}}
+    readable = jobs.to_readable(job("j1", status="Failed", end="2026-01-10T02:10:00Z", errors=[top]))
+    assert readable["error_cause"]["code"] == "ServerNotReadyForLongTermBackup"
+    message = jobs.failure_message(readable)
+    assert "PostgreSQLFlexOperationFailedUserError: Backup failed" in message
+    assert "Cause: ServerNotReadyForLongTermBackup: The server is not Ready." in message
+    assert "Check the server." in message
+    assert jobs.innermost_cause({"code": "a", "details": []}) is None
+
+
+def test_job_durations_in_both_service_formats():
+    assert jobs.parse_duration_seconds("PT3M39.67S") == 219.67
+    assert jobs.parse_duration_seconds("00:03:49.17") == 229.17
+
+
 def test_select_filters_and_sorts_newest_first():
     bodies = [
         job("a", start="2026-01-01T02:00:00Z"),

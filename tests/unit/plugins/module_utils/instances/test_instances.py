@@ -109,7 +109,7 @@ def test_size_and_policy_helpers():
 
 
 @pytest.mark.parametrize("state,expected", [
-    ("ProtectionConfigured", "present"), ("BackupSchedulesSuspended", "suspended"),
+    ("ProtectionConfigured", "present"), ("BackupSchedulesSuspended", "suspended"), ("BackupsSuspended", "suspended"),
     ("ProtectionStopped", "stopped"), ("ConfiguringProtection", "configuring"),
     ("UpdatingProtection", "configuring"), ("ProtectionError", "error"),
 ])
@@ -554,7 +554,10 @@ def test_info_reports_last_backup_and_recovery_points():
     points = [{"id": "rp1", "name": "rp1", "properties": {"recoveryPointTime": "2026-01-01T00:05:00Z",
                                                           "retentionTagName": "Default"}},
               {"id": "rp2", "name": "rp2", "properties": {"recoveryPointTime": "2026-01-08T00:05:00Z",
-                                                          "retentionTagName": "Weekly"}}]
+                                                          "retentionTagName": "Weekly"}},
+              # An on-demand backup kept by the default rule, as real Azure names its tag.
+              {"id": "rp3", "name": "rp3", "properties": {"recoveryPointTime": "2025-12-30T00:05:00Z",
+                                                          "retentionTagName": "default"}}]
     fake = Fake(instances=[instance_body("i1"), instance_body("i2", server_id=OTHER_SERVER_ID,
                                                               policy_id=POLICY2_ID)],
                 jobs=[job_body("j1", status="Completed", start="2026-01-01T00:00:00Z"),
@@ -565,7 +568,7 @@ def test_info_reports_last_backup_and_recovery_points():
     found = info.instances_info(make_api(fake), base, SERVER_ID, PGFLEX)
     assert [i["name"] for i in found] == ["i1"]
     item = found[0]
-    assert item["recovery_point_count"] == 2 and item["recovery_points_by_tag"] == {"Default": 1, "Weekly": 1}
+    assert item["recovery_point_count"] == 3 and item["recovery_points_by_tag"] == {"Weekly": 1, "Default": 2}
     assert item["last_backup"]["job_id"] == "j2" and item["last_backup_status"] == "failed"
     assert item["last_backup"]["operation"] == "scheduled" and item["last_backup"]["error_code"] == "E"
     assert item["last_successful_backup_time"] == "2026-01-08T00:05:00Z"
