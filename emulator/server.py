@@ -378,6 +378,19 @@ def env_files(base_url, state_dir):
         lines = [f"# {principal['name']}: {principal['description']}"]
         lines += [f"export {name}='{value}'" for name, value in values.items()]
         files[principal["env_file"]] = "\n".join(lines) + "\n"
+    for user in seed.USERS:
+        # What AWX's "Microsoft Azure Resource Manager" credential injects for a user name and password: no tenant.
+        values = {
+            "AZURE_CLOUD_ENVIRONMENT": base_url,
+            "AZURE_AD_USER": user["userPrincipalName"],
+            "AZURE_PASSWORD": user["password"],
+            "AZURE_SUBSCRIPTION_ID": seed.SUBSCRIPTION_ID,
+            "REQUESTS_CA_BUNDLE": str(Path(state_dir).resolve() / "ca-bundle.pem"),
+            "EMULATOR_URL": base_url,
+        }
+        lines = [f"# {user['name']}: {user['description']}"]
+        lines += [f"export {name}='{value}'" for name, value in values.items()]
+        files[user["env_file"]] = "\n".join(lines) + "\n"
     return files
 
 
@@ -388,7 +401,7 @@ def _write_atomic(path, text):
 
 
 def _remove_env_files(state_dir):
-    for principal in seed.PRINCIPALS:
+    for principal in seed.PRINCIPALS + seed.USERS:
         try:
             (Path(state_dir) / principal["env_file"]).unlink()
         except FileNotFoundError:
