@@ -42,7 +42,7 @@ def run(monkeypatch, collect=None, flush_cache=False, plugin=None, **options):
     values = trusted(dict(DEFAULTS, **options))
     plugin = plugin or pgflex_servers.InventoryModule()
     monkeypatch.setattr(plugin, "_read_config_data", lambda path: None)
-    monkeypatch.setattr(plugin, "get_option", lambda name: values.get(name))
+    monkeypatch.setattr(plugin, "get_option", values.get)
     monkeypatch.setattr(pgflex_servers.azure_module, "AzureSession", lambda *args: object())
     calls = []
 
