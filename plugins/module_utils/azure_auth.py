@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
+
 AUTH_SOURCES = ["auto", "env", "credential_file", "cli", "msi", "workload_identity"]
 CREDENTIAL_FILE = os.path.join("~", ".azure", "credentials")
 
@@ -41,7 +43,7 @@ def auth_argument_spec():
     )
 
 
-class AuthConfigError(ValueError):
+class AuthConfigError(InputError):
     """The options and environment do not describe a usable credential; the message says what to set."""
 
 

@@ -11,6 +11,8 @@ the bundled emulator) is given as a URL and described by its ARM metadata endpoi
 
 import os
 
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
+
 METADATA_API_VERSION = "2022-09-01"
 
 KNOWN_CLOUDS = {
@@ -38,7 +40,7 @@ ALIASES = {"azure_public_cloud": "azurecloud", "public": "azurecloud", "azure_ch
            "azure_us_government": "azureusgovernment", "usgov": "azureusgovernment"}
 
 
-class CloudConfigError(ValueError):
+class CloudConfigError(InputError):
     """The cloud_environment is unknown or its metadata cannot be read; the message says what to set."""
 
 

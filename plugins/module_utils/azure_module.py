@@ -19,10 +19,12 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
+    arm,
     azure_auth,
     azure_cloud,
     azure_errors,
     azure_waits,
+    contract,
 )
 
 AZURE_IMPORT_ERROR = None
@@ -62,8 +64,6 @@ MAX_RETRY_AFTER = 60
 CONNECTION_TIMEOUT = 10
 READ_TIMEOUT = 120
 
-RESOURCE_GROUP_API_VERSION = "2021-04-01"
-SUBSCRIPTION_API_VERSION = "2022-12-01"
 
 
 class BoundedRetryPolicy(RetryPolicy):
@@ -141,7 +141,7 @@ class AzureSession:
                 return out.strip()
         client = DataProtectionMgmtClient(self.credential, "-", **self.client_kwargs())
         response = client.send_request(
-            HttpRequest("GET", "/subscriptions", params={"api-version": SUBSCRIPTION_API_VERSION})
+            HttpRequest("GET", "/subscriptions", params={"api-version": arm.api_version(arm.SUBSCRIPTION)})
         )
         response.raise_for_status()
         ids = [item.get("subscriptionId") for item in response.json().get("value", [])]
@@ -161,6 +161,24 @@ class AzureSession:
             return None
         response.raise_for_status()
         return response.json()
+
+    def arm_list(self, path, api_version, subscription_id=None):
+        """Every item of an ARM collection (following ``nextLink``); [] when the collection's parent is 404.
+
+        ``subscription_id``: the client's subscription when not the session's (``-`` for tenant-level lists).
+        """
+        client = self.client("dataprotection", subscription_id)
+        response = client.send_request(HttpRequest("GET", path, params={"api-version": api_version}))
+        items = []
+        while True:
+            if response.status_code == 404:
+                return items
+            response.raise_for_status()
+            page = response.json()
+            items.extend(page.get("value") or [])
+            if not page.get("nextLink"):
+                return items
+            response = client.send_request(HttpRequest("GET", page["nextLink"]))
 
     def caller(self):
         """Who the token says we are (object id, app id, tenant), for messages that name the caller."""
@@ -193,11 +211,9 @@ class AzureBackupModule:
     @property
     def session(self):
         if self._session is None:
-            try:
+            with self.input_errors():  # AuthConfigError, CloudConfigError
                 self._session = AzureSession(self.params, os.environ, read_credential_file(),
                                              run_command=self.module.run_command)
-            except (azure_auth.AuthConfigError, azure_cloud.CloudConfigError) as exc:
-                self.fail(str(exc))
         return self._session
 
     @property
@@ -225,11 +241,44 @@ class AzureBackupModule:
         with self.azure_errors(action or "reading {0}".format(path)):
             return self.session.arm_get(path, api_version)
 
+    def arm_list(self, path, api_version, action=None):
+        """Every item of an ARM collection, all pages read."""
+        with self.azure_errors(action or "listing {0}".format(path)):
+            return self.session.arm_list(path, api_version)
+
+    def vault_reference(self):
+        """(subscription, resource group, name, id) of the vault the options name; a bad option fails here."""
+        from ansible_collections.azbackup.dataprotection.plugins.module_utils import references
+
+        with self.input_errors():
+            references.vault_reference(self.params, "-")  # bad input fails before any request
+        return references.vault_reference(self.params, self.subscription_id)
+
+    def server_id(self, datasource, required=True):
+        """The ``datasource`` server id of server_id / server_name + server_resource_group (None when not given and
+        not required); a bad option fails here."""
+        from ansible_collections.azbackup.dataprotection.plugins.module_utils import references
+
+        if not required and not self.params.get("server_id") and not self.params.get("server_name"):
+            return None
+        with self.input_errors():
+            return references.server_references(self.params, self.subscription_id, datasource)[0]
+
+    def dataprotection_api(self, validation_wait_timeout=None):
+        """The Data Protection access object of the vault the options name (its subscription may be another)."""
+        from ansible_collections.azbackup.dataprotection.plugins.module_utils import dataprotection
+
+        subscription, dummy, dummy2, vault_id = self.vault_reference()
+        return dataprotection.DataProtectionApi(
+            self.dataprotection_for(subscription), vault_id, self.arm_get, self.wait,
+            dataprotection.assignment_lister(self.authorization),
+            validation_wait_timeout or contract.DEFAULT_WAIT_TIMEOUT)
+
     def resource_group(self, name):
         """The resource group (dict) or a failure that says it does not exist."""
         group = self.arm_get(
             "/subscriptions/{0}/resourceGroups/{1}".format(self.subscription_id, name),
-            RESOURCE_GROUP_API_VERSION,
+            arm.api_version(arm.RESOURCE_GROUP),
             "reading resource group {0}".format(name),
         )
         if group is None:
@@ -238,16 +287,34 @@ class AzureBackupModule:
         return group
 
     @contextlib.contextmanager
+    def input_errors(self):
+        """Fail the module for an input error raised inside the block: its message, the option and extra keys."""
+        try:
+            yield
+        except contract.InputError as exc:
+            self.fail(str(exc), **exc.fail_kwargs())
+
+    @contextlib.contextmanager
     def azure_errors(self, action):
-        """Fail the module with an actionable message for any Azure error raised inside the block."""
+        """Fail the module with an actionable message for any Azure or input error raised inside the block."""
         try:
             yield
         except AZURE_ERRORS as exc:
             self.fail(**describe_error(exc, action, self._session))
 
+    @property
+    def waits(self):
+        """(wait, timeout) of the module's ``wait`` / ``wait_timeout`` options; ``wait_timeout: 0`` = do not wait."""
+        return contract.waits(self.params)
+
     def wait(self, poller, what, timeout=None):
-        """Wait for a long-running operation, bounded by ``wait_timeout``; failures carry Azure's error."""
-        timeout = timeout if timeout is not None else self.params.get("wait_timeout") or 600
+        """Wait for a long-running operation, bounded by ``wait_timeout``; failures carry Azure's error.
+
+        With ``wait_timeout: 0`` the operation is left running in Azure and None is returned.
+        """
+        timeout = timeout if timeout is not None else self.waits[1]
+        if timeout <= 0:
+            return None
         with self.azure_errors(what):
             return azure_waits.wait_for_poller(poller, timeout, what)
 
@@ -264,16 +331,15 @@ class AzureBackupModule:
 
 
 # Everything describe_error turns into a message (the SDK's typed errors, and our own configuration errors).
-AZURE_ERRORS = (azure_waits.WaitTimeout, azure_auth.AuthConfigError, azure_cloud.CloudConfigError) + (
-    (AzureError,) if AzureError is not None else ())
+AZURE_ERRORS = (contract.InputError, azure_waits.WaitTimeout) + ((AzureError,) if AzureError is not None else ())
 
 
 def describe_error(exc, action, session=None):
     """fail_json keyword arguments (msg, and the ARM details when there are some) for an error of AZURE_ERRORS."""
     if isinstance(exc, azure_waits.WaitTimeout):
         return {"msg": str(exc), "error_code": "WaitTimeout"}
-    if isinstance(exc, (azure_auth.AuthConfigError, azure_cloud.CloudConfigError)):
-        return {"msg": str(exc)}
+    if isinstance(exc, contract.InputError):  # AuthConfigError, CloudConfigError, ...
+        return dict(exc.fail_kwargs(), msg=str(exc))
     if isinstance(exc, ClientAuthenticationError):
         if getattr(exc, "response", None) is not None and getattr(exc, "status_code", None):
             return azure_errors.describe_http_error(exc, action)

@@ -24,7 +24,8 @@ import re
 import time
 from datetime import datetime, timedelta, timezone
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import azure_waits, compare
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, azure_waits, contract
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 
 KINDS = ("configure", "on_demand", "scheduled", "restore")
 STATUSES = ("in_progress", "completed", "completed_with_warnings", "failed", "cancelled", "cancelling", "paused")
@@ -53,16 +54,8 @@ _ISO_DURATION_RE = re.compile(
     r"(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$", re.IGNORECASE)
 
 
-class JobInputError(ValueError):
-    """A filter option is malformed, or a job failed; ``extra`` goes into the failure result."""
-
-    def __init__(self, message, **extra):
-        super(JobInputError, self).__init__(message)
-        self.extra = extra
-
-
-def _props(body):
-    return (body or {}).get("properties") or {}
+# A filter option is malformed, or a job failed; ``extra`` goes into the failure result.
+JobInputError = InputError
 
 
 def _fold(value):
@@ -154,28 +147,23 @@ def window(since=None, until=None, last=None, now=None):
     return start, end
 
 
+JOB_ERROR_KEYS = ("code", "message", "recommended_action", "is_retryable", "is_user_error")
+
+
 def readable_error(error):
-    if not error:
-        return None
-    return {
-        "code": error.get("code"),
-        "message": error.get("message"),
-        "recommended_action": list(error.get("recommendedAction") or []),
-        "is_retryable": error.get("isRetryable"),
-        "is_user_error": error.get("isUserError"),
-    }
+    """A job's error in snake_case: the keys of ``JOB_ERROR_KEYS`` of the one readable ARM error form."""
+    readable = arm.readable_error(error)
+    return dict((key, readable[key]) for key in JOB_ERROR_KEYS) if readable else None
 
 
-def job_id_of(value):
-    """The job id (a GUID) from a job id or job ARM id."""
-    return str(value or "").rstrip("/").rsplit("/", 1)[-1] or None
+job_id_of = arm.last_segment
 
 
 def to_readable(body):
     """The snake_case form of a job."""
     if not body:
         return None
-    props = _props(body)
+    props = arm.properties(body)
     extended = props.get("extendedInfo") or {}
     additional = extended.get("additionalDetails") or {}
     errors = [readable_error(item) for item in props.get("errorDetails") or [] if item]
@@ -235,12 +223,12 @@ def to_readable(body):
 def matches(job, filters):
     """Whether a readable job passes ``filters`` (keys: server_id, backup_instance, operations, statuses, start,
     end); None values do not filter."""
-    if filters.get("server_id") and not compare.same_id(job.get("server_id"), filters["server_id"]):
+    if filters.get("server_id") and not arm.same_id(job.get("server_id"), filters["server_id"]):
         return False
     instance = filters.get("backup_instance")
     if instance and not (
         str(job.get("backup_instance_name") or "").lower() == instance.lower()
-        or compare.same_id(job.get("backup_instance_id"), instance)
+        or arm.same_id(job.get("backup_instance_id"), instance)
     ):
         return False
     if filters.get("operations") and job.get("operation") not in filters["operations"]:
@@ -340,12 +328,13 @@ def filters_from_params(params, server_id=None, now=None):
 def job_info(api, params, filters, sleep=time.sleep, clock=time.monotonic):
     """The backup_job_info list: one job by id, or the vault's jobs that pass ``filters``; waits when asked.
 
-    ``api`` needs ``job(job_id)`` and ``jobs()`` (backup_instances.InstanceApi). With ``wait_for`` the jobs found at
-    the start are polled until every one is terminal; ``completed`` also fails when one did not complete.
+    ``api`` needs ``job(job_id)`` and ``jobs()`` (dataprotection.DataProtectionApi). With ``wait_for`` the jobs found
+    at the start are polled until every one is terminal (``wait_timeout: 0``: not waited for); ``completed`` also
+    fails when one did not complete.
     """
     job_id = params.get("job_id")
     wait_for = params.get("wait_for")
-    timeout = params.get("wait_timeout") or 0
+    timeout = contract.waits(params, 1800)[1]
 
     if job_id:
         def read():
@@ -358,7 +347,7 @@ def job_info(api, params, filters, sleep=time.sleep, clock=time.monotonic):
     found = read()
     if job_id and not found:
         raise JobInputError("Job {0} does not exist in vault '{1}'.".format(job_id, api.vault_name))
-    if wait_for and found and not all(job["terminal"] for job in found):
+    if wait_for and timeout and found and not all(job["terminal"] for job in found):
         ids = set(job["job_id"] for job in found)
 
         def read_tracked():

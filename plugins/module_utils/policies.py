@@ -20,14 +20,10 @@ import re
 from collections import namedtuple
 from datetime import datetime, timezone
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import compare, pgflex, policy
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, datasources, policy
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import as_dict
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import EnsureResult, InputError
 
-DATASOURCE_ALIASES = {
-    pgflex.DATASOURCE_TYPE.lower(): pgflex.DATASOURCE_TYPE,
-    "pgflex": pgflex.DATASOURCE_TYPE,
-}
-DATASOURCE_CHOICES = [pgflex.DATASOURCE_TYPE, "pgflex"]
 DEFAULT_PREVIEW_HORIZON = "P1Y"
 
 # Service error codes (lower case) this module explains.
@@ -44,11 +40,11 @@ _ID = re.compile(
 Desired = namedtuple("Desired", ["body", "warnings"])
 
 
-class PolicyRefusedError(ValueError):
+class PolicyRefusedError(InputError):
     """Azure refused (or would refuse) the change; nothing was written. ``code`` is the service's error code."""
 
     def __init__(self, message, code, users=None):
-        super(PolicyRefusedError, self).__init__(message)
+        super(PolicyRefusedError, self).__init__(message, error_code=code, backup_instances=list(users or []))
         self.code = code
         self.users = list(users or [])
 
@@ -56,24 +52,31 @@ class PolicyRefusedError(ValueError):
 # ---------------------------------------------------------------------------------------------- options
 
 
+def datasource_choices(record):
+    """The values of a module's ``datasource_type`` option for a datasource: its ARM type and its short key."""
+    return [record.arm_type, record.key]
+
+
 def datasource_type(value):
-    """The ARM datasource type an option value names (the type itself or the alias ``pgflex``)."""
-    found = DATASOURCE_ALIASES.get(str(value or pgflex.DATASOURCE_TYPE).lower())
+    """The ARM datasource type an option value names (a registered record's type or its key)."""
+    found = datasources.get(value) if value else datasources.default()
     if found is None:
+        record = datasources.default()
         raise policy.PolicyError(
-            "datasource_type", "only {0} (or pgflex) is supported, got {1!r}".format(pgflex.DATASOURCE_TYPE, value)
+            "datasource_type", "only {0} (or {1}) is supported, got {2!r}".format(record.arm_type, record.key, value)
         )
-    return found
+    return found.arm_type
 
 
 def desired_from_params(params):
     """The PUT body ``{"properties": ...}`` and the validation warnings; PolicyError names the option."""
     kind = datasource_type(params.get("datasource_type"))
+    record = datasources.get(kind)
     raw = params.get("policy")
     if raw is not None:
         if params.get("schedule") is not None or params.get("retention") is not None:
             raise policy.PolicyError("policy", "use either policy (the raw body) or schedule and retention, not both")
-        warnings = policy.validate_raw_body(raw)
+        warnings = policy.validate_raw_body(raw, ds=record)
         props = raw["properties"] if isinstance(raw.get("properties"), dict) else raw
         kinds = [str(item).lower() for item in props.get("datasourceTypes") or []]
         if kinds != [kind.lower()]:
@@ -84,8 +87,8 @@ def desired_from_params(params):
     if params.get("schedule") is None or params.get("retention") is None:
         missing = "schedule" if params.get("schedule") is None else "retention"
         raise policy.PolicyError(missing, "required with state=present unless the raw policy is given")
-    warnings = policy.validate_readable(params["schedule"], params["retention"])
-    return Desired(policy.readable_to_body(params["schedule"], params["retention"], kind), warnings)
+    warnings = policy.validate_readable(params["schedule"], params["retention"], ds=record)
+    return Desired(policy.readable_to_body(params["schedule"], params["retention"], kind, ds=record), warnings)
 
 
 def _without_resource_fields(props):
@@ -170,7 +173,7 @@ def preview(body, start, horizon):
 
 
 def ensure_present(client, current_body, params, check_mode):
-    """Create or update the policy in place; returns (changed, backup_policy, diff).
+    """Create or update the policy in place; returns an EnsureResult (resource: the backup_policy result).
 
     ``params`` carries the resolved vault (``resource_group``, ``vault_name``, ``vault_id``) and ``name``;
     ``current_body`` is the service's policy (None when absent). Nothing is sent when the service's policy
@@ -184,17 +187,18 @@ def ensure_present(client, current_body, params, check_mode):
         return to_result(body, vault, group, name, predicted_id)
 
     if current_body is not None and policy.bodies_equal(desired, current_body):
-        return False, result_of(current_body), policy.policy_diff(current_body, current_body)
+        return EnsureResult(False, result_of(current_body), policy.policy_diff(current_body, current_body))
     if check_mode:
-        return True, result_of(desired), policy.policy_diff(current_body, desired)
+        return EnsureResult(True, result_of(desired), policy.policy_diff(current_body, desired))
     after = as_dict(client.backup_policies.create_or_update(group, vault, name, desired))
-    return True, result_of(after or desired), policy.policy_diff(current_body, after or desired)
+    return EnsureResult(True, result_of(after or desired), policy.policy_diff(current_body, after or desired))
 
 
 def ensure_absent(client, current_body, params, check_mode):
-    """Delete the policy; returns (changed, {}, diff). In check mode, a policy in use fails as Azure would."""
+    """Delete the policy; returns an EnsureResult (resource ``{}``). In check mode, a policy in use fails as Azure
+    would."""
     if current_body is None:
-        return False, {}, policy.policy_diff(None, None)
+        return EnsureResult(False, {}, policy.policy_diff(None, None))
     group, vault, name = params["resource_group"], params["vault_name"], params["name"]
     if check_mode:
         users = policy_users(client, group, vault, current_body.get("id") or policy_id(params["vault_id"], name))
@@ -202,9 +206,9 @@ def ensure_absent(client, current_body, params, check_mode):
             raise PolicyRefusedError(
                 refusal_message("delete", IN_USE_CODES[0], None, name, users), "UserErrorDppPolicyObjectInUse", users
             )
-        return True, {}, policy.policy_diff(current_body, None)
+        return EnsureResult(True, {}, policy.policy_diff(current_body, None))
     client.backup_policies.delete(group, vault, name)
-    return True, {}, policy.policy_diff(current_body, None)
+    return EnsureResult(True, {}, policy.policy_diff(current_body, None))
 
 
 def policy_users(client, resource_group, vault_name, wanted_id):
@@ -213,7 +217,7 @@ def policy_users(client, resource_group, vault_name, wanted_id):
     for item in client.backup_instances.list(resource_group, vault_name):
         item = as_dict(item) or {}
         used = ((item.get("properties") or {}).get("policyInfo") or {}).get("policyId")
-        if compare.same_id(used, wanted_id):
+        if arm.same_id(used, wanted_id):
             names.append(item.get("name"))
     return sorted(name for name in names if name)
 

@@ -8,21 +8,11 @@ A vault is ``vault_name`` + ``resource_group`` or ``vault_id``; a server is ``se
 doc_fragments/server.py. Everything here is pure: it turns options into ARM ids and back.
 """
 
-import re
-
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import pgflex
-
-VAULT_TYPE = "Microsoft.DataProtection/backupVaults"
-POSTGRES_API_VERSION = "2024-08-01"
-
-_TYPED_ID = re.compile(
-    r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<group>[^/]+)/providers/"
-    r"(?P<namespace>[^/]+)/(?P<type>[^/]+)/(?P<name>[^/]+)$",
-    re.IGNORECASE,
-)
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 
 
-class ReferenceInputError(ValueError):
+class ReferenceInputError(InputError):
     """An option naming a vault or server is incomplete or malformed; the message names the option."""
 
 
@@ -43,6 +33,18 @@ def server_argument_spec(multiple=False):
     if multiple:
         spec["server_name"] = dict(type="list", elements="str")
         spec["server_id"] = dict(type="list", elements="str")
+    return spec
+
+
+def argument_spec(vault=True, server=False, multiple=False, policy=False, **options):
+    """A module's argspec: the vault options, the server options (``server``; lists with ``multiple``), the options
+    naming a policy of the vault (``policy``: policy_name, policy_id) and the module's own ``options``."""
+    spec = vault_argument_spec() if vault else {}
+    if server:
+        spec.update(server_argument_spec(multiple))
+    if policy:
+        spec.update(policy_name=dict(type="str"), policy_id=dict(type="str"))
+    spec.update(options)
     return spec
 
 
@@ -68,42 +70,46 @@ def reference_rules(server=False, server_required=False, **extra):
 
 def parse_typed_id(value, expected_type, option):
     """(subscription, resource group, name) of an ARM id of ``expected_type``; fails naming ``option``."""
-    match = _TYPED_ID.match((value or "").rstrip("/"))
-    if not match or "{0}/{1}".format(match.group("namespace"), match.group("type")).lower() != expected_type.lower():
-        raise ReferenceInputError(
-            "{0} must be the resource id of a {1}: /subscriptions/<id>/resourceGroups/<group>/providers/{1}/<name>; "
-            "got '{2}'.".format(option, expected_type, value))
-    return match.group("subscription"), match.group("group"), match.group("name")
+    try:
+        return arm.parse_typed_id(value, expected_type, option)
+    except InputError as exc:
+        raise ReferenceInputError(str(exc), option=option) from None
 
 
 def vault_reference(params, subscription_id):
     """(subscription, resource group, vault name, vault id) from vault_id or vault_name + resource_group."""
     if params.get("vault_id"):
         if params.get("vault_name"):
-            raise ReferenceInputError("vault_id and vault_name are mutually exclusive: name the vault one way.")
-        subscription, group, name = parse_typed_id(params["vault_id"], VAULT_TYPE, "vault_id")
+            raise ReferenceInputError("vault_id and vault_name are mutually exclusive: name the vault one way.",
+                                      option="vault_id")
+        subscription, group, name = parse_typed_id(params["vault_id"], arm.VAULT_TYPE, "vault_id")
     else:
         if not (params.get("vault_name") and params.get("resource_group")):
-            raise ReferenceInputError("Name the vault with vault_name and resource_group, or with vault_id.")
+            raise ReferenceInputError("Name the vault with vault_name and resource_group, or with vault_id.",
+                                      option="vault_name")
         subscription, group, name = subscription_id, params["resource_group"], params["vault_name"]
-    vault_id = "/subscriptions/{0}/resourceGroups/{1}/providers/{2}/{3}".format(subscription, group, VAULT_TYPE, name)
+    vault_id = arm.resource_id(subscription, group, arm.VAULT_TYPE, name)
     return subscription, group, name, vault_id
 
 
-def server_references(params, subscription_id):
-    """ARM ids of the servers named by server_id (one or a list) or server_name (+ server_resource_group)."""
+def server_references(params, subscription_id, datasource):
+    """ARM ids of the ``datasource`` servers named by server_id (one or a list) or server_name
+    (+ server_resource_group)."""
     ids = params.get("server_id")
     names = params.get("server_name")
     if ids and names:
-        raise ReferenceInputError("server_id and server_name are mutually exclusive: name the servers one way.")
+        raise ReferenceInputError("server_id and server_name are mutually exclusive: name the servers one way.",
+                                  option="server_id")
     if ids:
         ids = ids if isinstance(ids, list) else [ids]
         for value in ids:
-            parse_typed_id(value, pgflex.DATASOURCE_TYPE, "server_id")
+            parse_typed_id(value, datasource.arm_type, "server_id")
         return [value.rstrip("/") for value in ids]
     if not names:
-        raise ReferenceInputError("Name the server with server_name and server_resource_group, or with server_id.")
+        raise ReferenceInputError("Name the server with server_name and server_resource_group, or with server_id.",
+                                  option="server_name")
     if not params.get("server_resource_group"):
-        raise ReferenceInputError("server_name needs server_resource_group (or use server_id).")
+        raise ReferenceInputError("server_name needs server_resource_group (or use server_id).",
+                                  option="server_resource_group")
     names = names if isinstance(names, list) else [names]
-    return [pgflex.server_id(subscription_id, params["server_resource_group"], name) for name in names]
+    return [datasource.server_id(subscription_id, params["server_resource_group"], name) for name in names]

@@ -36,7 +36,12 @@ import re
 import shlex
 import tempfile
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import azure_errors, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
+    arm,
+    azure_errors,
+    dataprotection,
+    references,
+)
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import role_assignments as ra
 
 try:
@@ -49,11 +54,6 @@ except ImportError:  # the module fails with missing_required_lib before any of 
 
     HttpRequest = None
 
-# azure-mgmt-dataprotection 2.2.0 speaks this version; vaults are read by id so they may sit in another subscription.
-DATAPROTECTION_API_VERSION = "2026-06-01"
-STORAGE_API_VERSION = "2023-05-01"
-MANAGED_IDENTITY_API_VERSION = "2023-01-31"
-PERMISSIONS_API_VERSION = "2022-04-01"
 
 WRITE_ACTION = "Microsoft.Authorization/roleAssignments/write"
 DELETE_ACTION = "Microsoft.Authorization/roleAssignments/delete"
@@ -63,7 +63,6 @@ PROPAGATION_NOTE = (
     "validation while they propagate; nothing here waits for them."
 )
 
-_USER_ASSIGNED_IDENTITY_TYPE = "Microsoft.ManagedIdentity/userAssignedIdentities"
 # Statuses of permission checks and writes.
 ALLOWED, DENIED, UNKNOWN = "allowed", "denied", "unknown"
 
@@ -98,10 +97,6 @@ class Outcome:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def _same_id(a, b):
-    return (a or "").strip().rstrip("/").lower() == (b or "").strip().rstrip("/").lower()
-
-
 def principal_from_vault(vault, vault_label, user_assigned_identity_id=None, read=None, option="vault_name"):
     """The principal id of the vault's system-assigned identity, or of the user-assigned identity named.
 
@@ -110,14 +105,14 @@ def principal_from_vault(vault, vault_label, user_assigned_identity_id=None, rea
     """
     identity = (vault or {}).get("identity") or {}
     identity_type = identity.get("type") or "None"
+    system, users = dataprotection.vault_identities(vault)
     if user_assigned_identity_id:
         mapping = identity.get("userAssignedIdentities") or {}
-        for key, value in mapping.items():
-            if _same_id(key, user_assigned_identity_id):
-                principal = (value or {}).get("principalId")
+        for key, principal in users.items():
+            if arm.same_id(key, user_assigned_identity_id):
                 if not principal and read is not None:
-                    resource = read(key, MANAGED_IDENTITY_API_VERSION) or {}
-                    principal = (resource.get("properties") or {}).get("principalId")
+                    principal = dataprotection.identity_principal(lambda path: read(path, arm.api_version_of(path)),
+                                                                  key)
                 if not principal:
                     raise ra.RoleAssignmentInputError(
                         "user_assigned_identity_id",
@@ -130,7 +125,7 @@ def principal_from_vault(vault, vault_label, user_assigned_identity_id=None, rea
             f"{user_assigned_identity_id} is not an identity of {vault_label} (its user-assigned identities: {known}). "
             "Attach it to the vault first (azbackup.dataprotection.backup_vault, identity).",
         )
-    if "systemassigned" not in identity_type.replace(" ", "").lower() or not identity.get("principalId"):
+    if not system:
         users = ", ".join(sorted(identity.get("userAssignedIdentities") or {}))
         hint = (
             f" Name one of its user-assigned identities with user_assigned_identity_id ({users})."
@@ -141,7 +136,7 @@ def principal_from_vault(vault, vault_label, user_assigned_identity_id=None, rea
             option,
             f"{vault_label} has no system-assigned identity (identity type {identity_type}).{hint}",
         )
-    return identity["principalId"]
+    return system
 
 
 def resolve_principal(params, subscription_id, read):
@@ -157,7 +152,7 @@ def resolve_principal(params, subscription_id, read):
         dummy, dummy, name, vault_id = references.vault_reference(params, subscription_id)
     except references.ReferenceInputError as exc:
         raise ra.RoleAssignmentInputError("vault_name", f"{exc} Or give principal_id.") from exc
-    vault = read(vault_id, DATAPROTECTION_API_VERSION)
+    vault = read(vault_id, arm.api_version_of(vault_id))
     option = "vault_id" if params.get("vault_id") else "vault_name"
     if vault is None:
         raise ra.RoleAssignmentInputError(option, f"Backup vault {vault_id} does not exist.")
@@ -167,12 +162,12 @@ def resolve_principal(params, subscription_id, read):
     return principal.strip().lower(), vault.get("id") or vault_id
 
 
-def targets_from_params(params, subscription_id):
+def targets_from_params(params, subscription_id, datasource):
     """``(server ids, storage account id or None)``; servers may be omitted for ``operation: restore``."""
     servers = []
     if params.get("server_id") or params.get("server_name") or params.get("operation") != "restore":
         try:
-            servers = references.server_references(params, subscription_id)
+            servers = references.server_references(params, subscription_id, datasource)
         except references.ReferenceInputError as exc:
             raise ra.RoleAssignmentInputError("server_id", str(exc)) from exc
     storage = params.get("storage_account_id")
@@ -184,9 +179,9 @@ def targets_from_params(params, subscription_id):
 def check_targets_exist(servers, storage_account_id, read):
     """Fail (naming the option) when a server or the storage account does not exist."""
     for server in servers:
-        if read(server, references.POSTGRES_API_VERSION) is None:
+        if read(server, arm.api_version_of(server)) is None:
             raise ra.RoleAssignmentInputError("server_id", f"the server {server} does not exist.")
-    if storage_account_id and read(storage_account_id, STORAGE_API_VERSION) is None:
+    if storage_account_id and read(storage_account_id, arm.api_version_of(storage_account_id)) is None:
         raise ra.RoleAssignmentInputError(
             "storage_account_id", f"the storage account {storage_account_id} does not exist."
         )
@@ -273,7 +268,7 @@ def permission_reader(send):
 
     def read(scope):
         url = canonical(scope) + "/providers/Microsoft.Authorization/permissions"
-        params = {"api-version": PERMISSIONS_API_VERSION}
+        params = {"api-version": arm.api_version(arm.PERMISSIONS)}
         blocks = []
         while url:
             response = send(HttpRequest("GET", url, params=params) if params else HttpRequest("GET", url))
@@ -331,9 +326,7 @@ def ensure_present(client, read_permissions, required, existing, management_grou
     todo = ra.missing(outcome.planned)
     if not todo:
         return outcome
-    denied = _denied_scopes(may_write(read_permissions, [item["scope"] for item in todo], WRITE_ACTION))
-    if denied:
-        outcome.denied, outcome.denied_scopes, outcome.denied_how = True, denied, "permissions"
+    if _refused(outcome, read_permissions, [item["scope"] for item in todo], WRITE_ACTION):
         return outcome
     for item in todo:
         if check_mode:
@@ -353,6 +346,14 @@ def ensure_present(client, read_permissions, required, existing, management_grou
     return outcome
 
 
+def _refused(outcome, read_permissions, scopes, action):
+    """Whether the caller's permissions rule out ``action`` at one of the scopes (recorded in ``outcome``)."""
+    denied = _denied_scopes(may_write(read_permissions, scopes, action))
+    if denied:
+        outcome.denied, outcome.denied_scopes, outcome.denied_how = True, denied, "permissions"
+    return bool(denied)
+
+
 def ensure_absent(client, read_permissions, required, existing, management_groups, check_mode):
     """Delete exactly the assignments this module would create (same role, scope and principal); ``Outcome``.
 
@@ -362,9 +363,7 @@ def ensure_absent(client, read_permissions, required, existing, management_group
     outcome = Outcome("absent", ra.plan(required, existing, management_groups), removals)
     if not removals:
         return outcome
-    denied = _denied_scopes(may_write(read_permissions, [r["scope"] for r in removals], DELETE_ACTION))
-    if denied:
-        outcome.denied, outcome.denied_scopes, outcome.denied_how = True, denied, "permissions"
+    if _refused(outcome, read_permissions, [r["scope"] for r in removals], DELETE_ACTION):
         return outcome
     for removal in removals:
         if not check_mode:

@@ -27,16 +27,14 @@ import re
 import shlex
 import uuid
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import pgflex
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, datasources
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 
 # Namespace of the deterministic assignment names, uuid5(NAMESPACE_DNS, "role-assignments.dataprotection.azbackup").
 # Never change it: every assignment this collection has created (and every template it has handed out) uses it, and a
 # new namespace would make reruns create duplicates instead of converging.
 ASSIGNMENT_NAME_NAMESPACE = uuid.UUID("697cf8ff-a555-5d5b-b709-ea95789dc0b7")
 
-ROLE_ASSIGNMENT_TYPE = "Microsoft.Authorization/roleAssignments"
-ROLE_ASSIGNMENTS_API_VERSION = "2022-04-01"
-DEPLOYMENTS_API_VERSION = "2022-09-01"
 RG_TEMPLATE_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 SUBSCRIPTION_TEMPLATE_SCHEMA = (
     "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#"
@@ -48,29 +46,25 @@ ERROR_ASSIGNMENT_EXISTS = "RoleAssignmentExists"
 ERROR_AUTHORIZATION_FAILED = "AuthorizationFailed"
 
 PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal", "ForeignGroup")
-OPERATIONS = tuple(pgflex.REQUIRED_ROLES)
+OPERATIONS = ("backup", "restore")
 SCOPES = ("resource", "resource_group", "subscription")
 STATUSES = ("existing", "inherited", "missing")
 
 # The built-in roles that may write role assignments; named in the failure message.
 ROLE_ADMIN_ROLES = ("Owner", "User Access Administrator", "Role Based Access Control Administrator")
 
-STORAGE_ACCOUNT_TYPE = "Microsoft.Storage/storageAccounts"
 
-_GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _ROLE_DEFINITION_RE = re.compile(
     r"^(?:/subscriptions/[^/]+)?/providers/Microsoft\.Authorization/roleDefinitions/([^/]+)$", re.IGNORECASE
 )
 _ASSIGNMENT_SUFFIX = "/providers/microsoft.authorization/roleassignments/"
-_MANAGEMENT_GROUP_PREFIX = "/providers/Microsoft.Management/managementGroups/"
 
 
-class RoleAssignmentInputError(ValueError):
+class RoleAssignmentInputError(InputError):
     """A module option is wrong; ``option`` names it so the module can say which one to fix."""
 
     def __init__(self, option, message):
-        super().__init__(f"{option}: {message}")
-        self.option = option
+        super().__init__(f"{option}: {message}", option=option)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -78,91 +72,8 @@ class RoleAssignmentInputError(ValueError):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def is_guid(value):
-    return isinstance(value, str) and bool(_GUID_RE.match(value.strip()))
-
-
-def _segments(value):
-    if not isinstance(value, str):
-        raise ValueError(f"expected an ARM id string, got {value!r}")
-    stripped = value.strip().strip("/")
-    if not stripped:
-        return []
-    segments = stripped.split("/")
-    if any(not s.strip() for s in segments):
-        raise ValueError(f"{value!r} has an empty path segment")
-    return segments
-
-
-def parse_resource_id(resource_id):
-    """Split an ARM id (any case, trailing slashes allowed) into its parts.
-
-    Returns a dict with ``kind`` (``root``, ``management_group``, ``subscription``, ``resource_group`` or
-    ``resource``), ``subscription_id``, ``resource_group``, ``namespace`` (the provider), ``types`` and ``names``
-    (one per level, parent first), ``type`` (``Microsoft.DBforPostgreSQL/flexibleServers``), ``name`` (the last
-    name), ``management_group`` and ``id`` (the id with canonical keyword case and no trailing slash).
-    Raises ``ValueError`` for anything else, extension-resource ids included.
-    """
-    segs = _segments(resource_id)
-    parts = {
-        "kind": None,
-        "subscription_id": None,
-        "resource_group": None,
-        "namespace": None,
-        "types": [],
-        "names": [],
-        "type": None,
-        "name": None,
-        "management_group": None,
-        "id": None,
-    }
-    if not segs:
-        parts.update(kind="root", id="/")
-        return parts
-    lowered = [s.lower() for s in segs]
-    if lowered[0] == "providers":
-        if len(segs) == 4 and lowered[1] == "microsoft.management" and lowered[2] == "managementgroups":
-            parts.update(
-                kind="management_group", management_group=segs[3], name=segs[3], id=_MANAGEMENT_GROUP_PREFIX + segs[3]
-            )
-            return parts
-        raise ValueError(f"{resource_id!r} is not a subscription, resource group, resource or management group id")
-    if lowered[0] != "subscriptions" or len(segs) < 2:
-        raise ValueError(f"{resource_id!r} does not start with /subscriptions/<subscription id>")
-    parts["subscription_id"] = segs[1]
-    prefix = "/subscriptions/" + segs[1]
-    if len(segs) == 2:
-        parts.update(kind="subscription", id=prefix)
-        return parts
-    index = 2
-    if lowered[2] == "resourcegroups":
-        if len(segs) < 4:
-            raise ValueError(f"{resource_id!r} names no resource group")
-        parts["resource_group"] = segs[3]
-        prefix += "/resourceGroups/" + segs[3]
-        if len(segs) == 4:
-            parts.update(kind="resource_group", name=segs[3], id=prefix)
-            return parts
-        index = 4
-    if lowered[index] != "providers" or len(segs) < index + 4:
-        raise ValueError(f"{resource_id!r} is not a resource id: expected .../providers/<namespace>/<type>/<name>")
-    rest = segs[index + 2 :]
-    if len(rest) % 2:
-        raise ValueError(f"{resource_id!r} has a resource type without a name")
-    types = rest[0::2]
-    names = rest[1::2]
-    if any(t.lower() == "providers" for t in types):
-        raise ValueError(f"{resource_id!r}: extension resource ids are not supported here")
-    parts.update(
-        kind="resource",
-        namespace=segs[index + 1],
-        types=types,
-        names=names,
-        type="/".join([segs[index + 1]] + types),
-        name=names[-1],
-        id=prefix + "/providers/" + "/".join(segs[index + 1 :]),
-    )
-    return parts
+is_guid = arm.is_guid
+parse_resource_id = arm.parse_resource_id
 
 
 def scope_key(scope):
@@ -180,7 +91,7 @@ def canonical_scope(scope):
 def _management_group_scope(value):
     if value.strip().startswith("/"):
         return canonical_scope(value)
-    return _MANAGEMENT_GROUP_PREFIX + value.strip()
+    return arm.MANAGEMENT_GROUP_PREFIX + value.strip()
 
 
 def _levels(parts, depth=None):
@@ -250,10 +161,9 @@ def role_definition_id(guid, subscription_id=None):
     return f"/providers/Microsoft.Authorization/roleDefinitions/{guid}"
 
 
-def role_name(guid):
-    """The display name of a role this collection knows, else its GUID (names drift, so only for messages)."""
-    guid = role_definition_guid(guid)
-    return pgflex.ROLE_NAMES.get(guid, guid)
+def role_name(guid, datasource):
+    """The display name of a role the datasource knows, else its GUID (names drift, so only for messages)."""
+    return datasource.role_name(role_definition_guid(guid))
 
 
 def assignment_name(scope, principal_id, role_definition):
@@ -314,14 +224,15 @@ def _target_scope(target, width, server, storage):
     return parts["id"]
 
 
-def required_assignments(principal_id, servers, operation, scope, storage_account_id=None):
+def required_assignments(datasource, principal_id, servers, operation, scope, storage_account_id=None):
     """The grants the principal needs, one per (role, scope), in a stable order and without duplicates.
 
-    ``servers``: ARM ids of PostgreSQL flexible servers (one id or a list); ``operation``: ``backup`` or ``restore``
-    (or a list of both); ``scope``: ``resource`` (narrowest: Reader on the server's RG, the LTR role on the server,
-    the blob role on the storage account), ``resource_group`` or ``subscription`` (of the server, or of the storage
-    account for restore). Each item: ``role_definition_id`` (GUID), ``role_name``, ``scope``, ``principal_id``,
-    ``name`` (deterministic) and ``targets`` (the servers / storage account the grant serves).
+    ``datasource``: the record whose ``required_roles`` apply; ``servers``: ARM ids of its servers (one id or a list);
+    ``operation``: ``backup`` or ``restore`` (or a list of both); ``scope``: ``resource`` (narrowest: each role on the
+    target the record names, e.g. the server's resource group, the server, the storage account), ``resource_group``
+    or ``subscription`` (of the server, or of the storage account for restore). Each item: ``role_definition_id``
+    (GUID), ``role_name``, ``scope``, ``principal_id``, ``name`` (deterministic) and ``targets`` (the servers /
+    storage account the grant serves).
     Raises ``RoleAssignmentInputError`` naming the offending option.
     """
     if not is_guid(principal_id):
@@ -331,25 +242,25 @@ def required_assignments(principal_id, servers, operation, scope, storage_accoun
     if not operations:
         raise RoleAssignmentInputError("operation", f"one of {', '.join(OPERATIONS)} is required")
     for op in operations:
-        if op not in pgflex.REQUIRED_ROLES:
+        if op not in datasource.required_roles:
             raise RoleAssignmentInputError("operation", f"{op!r} is not one of {', '.join(OPERATIONS)}")
     if scope not in SCOPES:
         raise RoleAssignmentInputError("scope", f"{scope!r} is not one of {', '.join(SCOPES)}")
     server_parts = [
-        _parse_typed_id("server_id", s, pgflex.DATASOURCE_TYPE, pgflex.DATASOURCE_LABEL) for s in _as_list(servers)
+        _parse_typed_id("server_id", s, datasource.arm_type, datasource.label) for s in _as_list(servers)
     ]
     storage = None
     if "restore" in operations:
         if not storage_account_id:
             raise RoleAssignmentInputError("storage_account_id", "required when operation is restore")
-        storage = _parse_typed_id("storage_account_id", storage_account_id, STORAGE_ACCOUNT_TYPE, "storage account")
+        storage = _parse_typed_id("storage_account_id", storage_account_id, arm.STORAGE_ACCOUNT_TYPE, "storage account")
     if "backup" in operations and not server_parts:
         raise RoleAssignmentInputError("server_id", "at least one server is required when operation is backup")
 
     items = []
     by_key = {}
     for op in operations:
-        for need in pgflex.REQUIRED_ROLES[op]:
+        for need in datasource.required_roles[op]:
             sources = [storage] if need["target"] == "storage_account" else server_parts
             for source in sources:
                 target_scope = _target_scope(need["target"], scope, source, storage)
@@ -360,7 +271,7 @@ def required_assignments(principal_id, servers, operation, scope, storage_accoun
                 else:
                     item = {
                         "role_definition_id": guid,
-                        "role_name": role_name(guid),
+                        "role_name": role_name(guid, datasource),
                         "scope": target_scope,
                         "principal_id": principal,
                         "name": assignment_name(target_scope, principal, guid),
@@ -595,8 +506,8 @@ def _deployment_target(scope):
 
 def _template_role_assignment(item, extension_scope, description):
     resource = {
-        "type": ROLE_ASSIGNMENT_TYPE,
-        "apiVersion": ROLE_ASSIGNMENTS_API_VERSION,
+        "type": arm.ROLE_ASSIGNMENT_TYPE,
+        "apiVersion": arm.api_version(arm.ROLE_ASSIGNMENT_TYPE),
         "name": item["name"],
     }
     if extension_scope:
@@ -611,6 +522,16 @@ def _template_role_assignment(item, extension_scope, description):
         props["description"] = description
     resource["properties"] = props
     return resource
+
+
+def _datasource_label(items):
+    """The label of the datasource whose servers the grants serve (the record of the first server target)."""
+    for item in items:
+        for target in item.get("targets") or []:
+            record = datasources.of_resource(target)
+            if record is not None:
+                return record.label
+    return "server"
 
 
 def arm_template(missing_items, principal_id=None, description=None):
@@ -663,7 +584,7 @@ def arm_template(missing_items, principal_id=None, description=None):
             target += "/resourceGroups/" + group["resource_group"]
         deployment = {
             "type": "Microsoft.Resources/deployments",
-            "apiVersion": DEPLOYMENTS_API_VERSION,
+            "apiVersion": arm.api_version(arm.DEPLOYMENT_TYPE),
             "name": f"role-assignments-{uuid.uuid5(ASSIGNMENT_NAME_NAMESPACE, scope_key(target))}",
             "subscriptionId": group["subscription_id"],
         }
@@ -696,9 +617,9 @@ def arm_template(missing_items, principal_id=None, description=None):
         "$schema": RG_TEMPLATE_SCHEMA,
         "contentVersion": TEMPLATE_CONTENT_VERSION,
         "metadata": {
-            "description": "Role assignments the Backup vault identity needs for PostgreSQL Flexible Server backup "
-            "and restore. Deploy to any resource group (az deployment group create): every assignment names its own "
-            "target. Needs roleAssignments/write and deployments/write on the targets.",
+            "description": "Role assignments the Backup vault identity needs for {0} backup and restore. Deploy to "
+            "any resource group (az deployment group create): every assignment names its own target. Needs "
+            "roleAssignments/write and deployments/write on the targets.".format(_datasource_label(missing_items)),
         },
         "parameters": parameters,
         "resources": resources,

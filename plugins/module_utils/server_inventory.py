@@ -9,18 +9,12 @@ paged). Recovery points are listed per protected server, and only when asked. ``
 reader object, so it is unit-tested with a fake one; ``AzureReader`` is the reader over the façade's session.
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, jobs, pgflex, servers
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, jobs, servers
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import as_dict
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import info, readable
 
-try:
-    from azure.core.rest import HttpRequest
-except ImportError:  # reported by the plugin through azure_module.azure_available()
-    HttpRequest = None
-
-SUBSCRIPTION_API_VERSION = "2022-12-01"
-POSTGRES_API_VERSION = "2024-08-01"
-
-# The protection groups: one per lifecycle state of backup_instances.LIFECYCLE, plus "unprotected" for servers no
+# The protection groups: one per lifecycle state of instances.readable.LIFECYCLE, plus "unprotected" for servers no
 # vault protects (never protected, or only a soft-deleted instance left).
 PROTECTION_GROUPS = {
     "present": "protected",
@@ -36,42 +30,30 @@ UNPROTECTED = "unprotected"
 class AzureReader:
     """The lists the inventory needs, through one AzureSession (credentials, cloud, retries of the modules)."""
 
-    def __init__(self, session):
+    def __init__(self, session, datasource=PGFLEX):
         self.session = session
+        self.datasource = datasource
 
     def _client(self, subscription_id):
         return self.session.client("dataprotection", subscription_id)
 
-    def _get_paged(self, subscription_id, path, api_version):
-        """Every ``value`` item of an ARM list, following ``nextLink``."""
-        client = self._client(subscription_id)
-        request = HttpRequest("GET", path, params={"api-version": api_version})
-        items = []
-        while request is not None:
-            response = client.send_request(request)
-            response.raise_for_status()
-            body = response.json()
-            items.extend(body.get("value") or [])
-            next_link = body.get("nextLink")
-            request = HttpRequest("GET", next_link) if next_link else None
-        return items
-
     def subscriptions(self):
-        return [item["subscriptionId"] for item in self._get_paged(
-            self.session.subscription_id or "-", "/subscriptions", SUBSCRIPTION_API_VERSION)
+        return [item["subscriptionId"] for item in self.session.arm_list(
+            "/subscriptions", arm.api_version(arm.SUBSCRIPTION), subscription_id=self.session.subscription_id or "-")
             if str(item.get("state") or "Enabled").lower() in ("enabled", "pastdue", "warned")]
 
     def servers(self, subscription_id):
-        return self._get_paged(subscription_id, "/subscriptions/{0}/providers/{1}".format(
-            subscription_id, pgflex.DATASOURCE_TYPE), POSTGRES_API_VERSION)
+        return self.session.arm_list(self.datasource.list_path("/subscriptions/" + subscription_id),
+                                     self.datasource.api_version, subscription_id=subscription_id)
 
     def vaults(self, subscription_id):
         return [as_dict(item) for item in self._client(subscription_id).backup_vaults.get_in_subscription()]
 
     def _vault_call(self, vault_id, operation, *args):
-        parts = vault_id.split("/")
-        client = self._client(parts[2])
-        return [as_dict(item) for item in getattr(client, operation).list(parts[4], parts[8], *args)]
+        vault = arm.parse_resource_id(vault_id)
+        client = self._client(vault["subscription_id"])
+        return [as_dict(item) for item in getattr(client, operation).list(vault["resource_group"], vault["name"],
+                                                                          *args)]
 
     def instances(self, vault_id):
         return self._vault_call(vault_id, "backup_instances")
@@ -86,17 +68,13 @@ class AzureReader:
         return self._vault_call(vault_id, "recovery_points", instance_name)
 
 
-def _props(body):
-    return (body or {}).get("properties") or {}
-
-
 def _server_key(server_id):
-    return str(server_id or "").rstrip("/").lower()
+    return arm.normalize_id(server_id) or ""
 
 
-def _pgflex_only(bodies):
-    return [body for body in bodies if str((_props(body).get("dataSourceInfo") or {}).get("datasourceType") or
-                                           pgflex.DATASOURCE_TYPE).lower() == pgflex.DATASOURCE_TYPE.lower()]
+def _of_datasource(bodies, datasource):
+    return [body for body in bodies if datasource.is_type(
+        (arm.properties(body).get("dataSourceInfo") or {}).get("datasourceType") or datasource.arm_type)]
 
 
 def protection_group(state):
@@ -107,8 +85,7 @@ def protection_group(state):
 
 
 def _deleted_view(vault, body):
-    props = _props(body)
-    deletion = props.get("deletionInfo") or {}
+    deletion = arm.properties(body).get("deletionInfo") or {}
     return {
         "id": body.get("id"),
         "name": body.get("name"),
@@ -121,23 +98,23 @@ def _deleted_view(vault, body):
 
 def _backup_view(vault, instance, vault_jobs, points):
     """The ``backup`` host variable of a server protected by ``instance`` of ``vault``."""
-    readable = backup_instances.to_readable(instance)
+    instance_view = readable.to_readable(instance)
     mine = [job for job in vault_jobs if str(job.get("backup_instance_name") or "").lower() ==
-            str(readable["name"]).lower() or _server_key(job.get("server_id")) == _server_key(readable["server_id"])]
-    last, last_success = backup_instances.backup_summary(mine)
+            str(instance_view["name"]).lower() or arm.same_id(job.get("server_id"), instance_view["server_id"])]
+    last, last_success = info.backup_summary(mine)
     view = {
-        "protected": readable["state"] == "present",
-        "state": readable["state"],
-        "protection_status": readable["protection_status"],
-        "current_protection_state": readable["current_protection_state"],
+        "protected": instance_view["state"] == "present",
+        "state": instance_view["state"],
+        "protection_status": instance_view["protection_status"],
+        "current_protection_state": instance_view["current_protection_state"],
         "vault_id": vault["id"],
         "vault_name": vault.get("name"),
         "vault_resource_group": vault["id"].split("/")[4],
-        "policy_id": readable["policy_id"],
-        "policy_name": readable["policy_name"],
-        "backup_instance_id": readable["id"],
-        "backup_instance_name": readable["name"],
-        "error": readable["error"],
+        "policy_id": instance_view["policy_id"],
+        "policy_name": instance_view["policy_name"],
+        "backup_instance_id": instance_view["id"],
+        "backup_instance_name": instance_view["name"],
+        "error": instance_view["error"],
         "last_backup_time": last["start_time"] if last else None,
         "last_backup_status": last["status"] if last else None,
         "last_backup_job_id": last["job_id"] if last else None,
@@ -147,8 +124,9 @@ def _backup_view(vault, instance, vault_jobs, points):
     }
     if points is not None:
         view["recovery_point_count"] = len(points)
-        times = [_props(point).get("recoveryPointTime") for point in points]
-        view["last_successful_backup_time"] = backup_instances._newest([last_success] + times)
+        times = [arm.properties(point).get("recoveryPointTime") for point in points]
+        view["last_successful_backup_time"] = max([t for t in [last_success] + times if t], key=jobs.parse_time,
+                                                  default=None)
     return view
 
 
@@ -160,32 +138,32 @@ def _unprotected_view():
             "last_successful_backup_time": None, "recovery_point_count": None, "soft_deleted_instance": None}
 
 
-def server_vars(server, backup):
+def server_vars(server, backup, datasource=PGFLEX):
     """The host variables of one server (``backup`` from _backup_view/_unprotected_view)."""
-    readable = servers.to_readable(server)
+    server_view = servers.to_readable(server, datasource)
     # Prefixed where Ansible reserves the plain name (name, tags).
     return {
-        "server_id": readable["id"],
-        "server_name": readable["name"],
-        "resource_group": readable["resource_group"],
-        "subscription_id": readable["subscription_id"],
-        "location": readable["location"],
-        "region": readable["region"],
-        "sku_name": readable["sku_name"],
-        "sku_tier": readable["sku_tier"],
-        "storage_size_gb": readable["storage_size_gb"],
-        "over_size_limit": readable["over_size_limit"],
-        "postgres_version": readable["version"],
-        "server_state": readable["state"],
-        "server_tags": readable["tags"],
-        "public_network_access": readable["public_network_access"],
+        "server_id": server_view["id"],
+        "server_name": server_view["name"],
+        "resource_group": server_view["resource_group"],
+        "subscription_id": server_view["subscription_id"],
+        "location": server_view["location"],
+        "region": server_view["region"],
+        "sku_name": server_view["sku_name"],
+        "sku_tier": server_view["sku_tier"],
+        "storage_size_gb": server_view["storage_size_gb"],
+        "over_size_limit": server_view["over_size_limit"],
+        "postgres_version": server_view["version"],
+        "server_state": server_view["state"],
+        "server_tags": server_view["tags"],
+        "public_network_access": server_view["public_network_access"],
         "fqdn": (server.get("properties") or {}).get("fullyQualifiedDomainName"),
         "backup": backup,
         "protection_group": protection_group(backup["state"]),
     }
 
 
-def collect(reader, subscription_ids=None, recovery_points=True):
+def collect(reader, subscription_ids=None, recovery_points=True, datasource=PGFLEX):
     """The servers of ``subscription_ids`` (None: every subscription the caller can read), with their protection.
 
     Returns a list of host-variable dicts (server_vars), sorted by server name. A server with a live backup instance in
@@ -198,11 +176,11 @@ def collect(reader, subscription_ids=None, recovery_points=True):
     live, deleted = {}, {}
     for subscription_id in subscription_ids:
         for vault in reader.vaults(subscription_id):
-            instances = _pgflex_only(reader.instances(vault["id"]))
+            instances = _of_datasource(reader.instances(vault["id"]), datasource)
             vault_jobs = jobs.select(reader.jobs(vault["id"]), {}) if instances else []
             for instance in instances:
-                state = backup_instances.lifecycle_state(instance)
-                server_id = (_props(instance).get("dataSourceInfo") or {}).get("resourceID")
+                state = readable.lifecycle_state(instance)
+                server_id = (arm.properties(instance).get("dataSourceInfo") or {}).get("resourceID")
                 if state == "deleted":
                     deleted.setdefault(_server_key(server_id), _deleted_view(vault, instance))
                     continue
@@ -212,13 +190,13 @@ def collect(reader, subscription_ids=None, recovery_points=True):
                 # One server, two vaults (a move in progress): the protected one wins.
                 if current is None or (view["protected"] and not current["protected"]):
                     live[_server_key(server_id)] = view
-            for body in _pgflex_only(reader.deleted_instances(vault["id"])):
-                server_id = (_props(body).get("dataSourceInfo") or {}).get("resourceID")
+            for body in _of_datasource(reader.deleted_instances(vault["id"]), datasource):
+                server_id = (arm.properties(body).get("dataSourceInfo") or {}).get("resourceID")
                 deleted.setdefault(_server_key(server_id), _deleted_view(vault, body))
     hosts = []
     for server in sorted(found, key=lambda body: (body.get("name") or "", body.get("id") or "")):
         key = _server_key(server.get("id"))
         backup = live.get(key) or _unprotected_view()
         backup["soft_deleted_instance"] = deleted.get(key)
-        hosts.append(server_vars(server, backup))
+        hosts.append(server_vars(server, backup, datasource))
     return hosts

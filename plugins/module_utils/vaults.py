@@ -10,8 +10,9 @@ so the unit tests drive it with a fake client.
 
 import re
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import compare
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, compare
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import as_dict
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import EnsureResult, InputError
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9-]{2,50}$")
 RETENTION_DAYS_RANGE = (14, 180)
@@ -38,8 +39,8 @@ CREATE_DEFAULTS = {
 }
 
 
-class VaultInputError(ValueError):
-    """A requested vault setting is invalid, or a change Azure does not allow; nothing was written."""
+# A requested vault setting is invalid, or a change Azure does not allow; nothing was written.
+VaultInputError = InputError
 
 
 def _reverse(mapping, value, default=None):
@@ -47,19 +48,6 @@ def _reverse(mapping, value, default=None):
         if compare.same_enum(wire, value):
             return readable
     return default
-
-
-def vault_id(subscription_id, resource_group, name):
-    return "/subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.DataProtection/backupVaults/{2}".format(
-        subscription_id, resource_group, name)
-
-
-def resource_group_of(resource_id):
-    parts = (resource_id or "").split("/")
-    lowered = [p.lower() for p in parts]
-    if "resourcegroups" in lowered:
-        return parts[lowered.index("resourcegroups") + 1]
-    return None
 
 
 def to_readable(vault):
@@ -79,7 +67,7 @@ def to_readable(vault):
     return {
         "id": vault.get("id"),
         "name": vault.get("name"),
-        "resource_group": resource_group_of(vault.get("id")),
+        "resource_group": arm.resource_group_of(vault.get("id")),
         "location": vault.get("location"),
         "tags": vault.get("tags") or {},
         "redundancy": storage[0].get("type") if storage else None,
@@ -280,7 +268,7 @@ def patch_body(current, after, changed):
 
 
 def ensure_present(client, current_body, params, location, check_mode, wait):
-    """Create or update the vault; returns (changed, readable vault, diff).
+    """Create or update the vault; returns an EnsureResult (resource: the readable vault).
 
     ``current_body`` is the ARM body (None when the vault does not exist); ``location`` the location to
     create in; ``wait(poller, what)`` waits for a long-running operation and returns its result.
@@ -296,18 +284,18 @@ def ensure_present(client, current_body, params, location, check_mode, wait):
         after["name"] = name
         after["resource_group"] = resource_group
         if check_mode:
-            return True, after, compare.diff_result(None, after)
+            return EnsureResult(True, after, compare.diff_result(None, after))
         poller = client.backup_vaults.begin_create_or_update(resource_group, name, create_body(after))
         result = _finish(client, poller, wait, resource_group, name, "creating backup vault " + name)
-        return True, result, compare.diff_result(None, result)
+        return EnsureResult(True, result, compare.diff_result(None, result))
     changed = changes(current, after)
     if not changed:
-        return False, current, compare.diff_result(current, current)
+        return EnsureResult(False, current, compare.diff_result(current, current))
     if check_mode:
-        return True, after, compare.diff_result(current, after)
+        return EnsureResult(True, after, compare.diff_result(current, after))
     poller = client.backup_vaults.begin_update(resource_group, name, patch_body(current, after, changed))
     result = _finish(client, poller, wait, resource_group, name, "updating backup vault " + name)
-    return True, result, compare.diff_result(current, result)
+    return EnsureResult(True, result, compare.diff_result(current, result))
 
 
 def _finish(client, poller, wait, resource_group, name, what):
@@ -325,10 +313,10 @@ def protected_items(client, resource_group, name):
 
 
 def ensure_absent(client, current_body, params, check_mode, wait, wait_until_gone):
-    """Delete the vault unless it still holds backups; returns (changed, diff)."""
+    """Delete the vault unless it still holds backups; returns an EnsureResult (no resource)."""
     current = to_readable(current_body)
     if current is None:
-        return False, compare.diff_result(None, None)
+        return EnsureResult(False, None, compare.diff_result(None, None))
     resource_group, name = params["resource_group"], params["name"]
     live, deleted = protected_items(client, resource_group, name)
     if live or deleted:
@@ -342,9 +330,9 @@ def ensure_absent(client, current_body, params, check_mode, wait, wait_until_gon
         raise VaultInputError("Vault '{0}' cannot be deleted: it {1}. Nothing was deleted.".format(
             name, "; and it ".join(parts)))
     if check_mode:
-        return True, compare.diff_result(current, None)
+        return EnsureResult(True, None, compare.diff_result(current, None))
     poller = client.backup_vaults.begin_delete(resource_group, name)
     wait(poller, "deleting backup vault " + name)
     # The delete operation can report success while GET still finds the vault: wait until it is gone.
     wait_until_gone()
-    return True, compare.diff_result(current, None)
+    return EnsureResult(True, None, compare.diff_result(current, None))

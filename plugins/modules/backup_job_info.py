@@ -50,7 +50,7 @@ options:
     type: str
     choices: [terminal, completed]
   wait_timeout:
-    description: Seconds to wait at most with O(wait_for).
+    description: Seconds to wait at most with O(wait_for). V(0) means do not wait.
     type: int
     default: 1800
 extends_documentation_fragment:
@@ -180,14 +180,14 @@ backup_jobs:
       elements: dict
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, jobs, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import jobs, references
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 
 def argument_spec():
-    spec = references.vault_argument_spec()
-    spec.update(references.server_argument_spec())
-    spec.update(
+    return references.argument_spec(
+        server=True,
         job_id=dict(type="str"),
         backup_instance_name=dict(type="str"),
         operation=dict(type="list", elements="str", choices=list(jobs.KINDS)),
@@ -198,7 +198,6 @@ def argument_spec():
         wait_for=dict(type="str", choices=list(jobs.WAIT_FOR)),
         wait_timeout=dict(type="int", default=1800),
     )
-    return spec
 
 
 MODULE_RULES = references.reference_rules(server=True, mutually_exclusive=[["since", "last"]])
@@ -207,19 +206,13 @@ MODULE_RULES = references.reference_rules(server=True, mutually_exclusive=[["sin
 def main():
     azure = AzureBackupModule(argument_spec(), **MODULE_RULES)
     params = azure.params
-    try:
+    with azure.input_errors():
         jobs.filters_from_params(params)  # bad dates and durations fail before any request
-    except jobs.JobInputError as exc:
-        azure.fail(str(exc))
-    server_id = backup_instances.server_id_from_params(azure, required=False)
-    api = backup_instances.connect(azure)
-    try:
-        with azure.azure_errors("reading the jobs of vault {0}".format(api.vault_name)):
-            if api.vault() is None:
-                azure.fail("Backup vault '{0}' does not exist ({1}).".format(api.vault_name, api.vault_id))
-            found = jobs.job_info(api, params, jobs.filters_from_params(params, server_id))
-    except jobs.JobInputError as exc:
-        azure.fail(str(exc), **exc.extra)
+    server_id = azure.server_id(PGFLEX, required=False)
+    api = azure.dataprotection_api()
+    with azure.azure_errors("reading the jobs of vault {0}".format(api.vault_name)):
+        api.require_vault()
+        found = jobs.job_info(api, params, jobs.filters_from_params(params, server_id))
     azure.exit(False, backup_jobs=found)
 
 

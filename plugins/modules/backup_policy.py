@@ -313,13 +313,12 @@ retention_preview:
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
     azure_errors,
     policies,
-    policy,
     references,
 )
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import (
     AzureBackupModule,
-    get_or_none,
 )
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 try:
     from azure.core.exceptions import HttpResponseError
@@ -340,7 +339,7 @@ def argument_spec():
     spec = references.vault_argument_spec()
     spec.update(
         name=dict(type="str", required=True),
-        datasource_type=dict(type="str", choices=policies.DATASOURCE_CHOICES, default=policies.DATASOURCE_CHOICES[0]),
+        datasource_type=dict(type="str", choices=policies.datasource_choices(PGFLEX), default=PGFLEX.arm_type),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         schedule=dict(type="dict", options=dict(
             days_of_week=dict(type="list", elements="str"),
@@ -371,18 +370,14 @@ def main():
     params = azure.params
     name, present = params["name"], params["state"] == "present"
     start = horizon = None
-    try:  # bad input fails here, before any request
+    with azure.input_errors():  # bad input fails here, before any request
         references.vault_reference(params, "-")
         if present:
             desired, start, horizon = policies.validate(params)
             for warning in desired.warnings:
                 azure.warn(warning)
-    except policy.PolicyError as exc:
-        azure.fail(str(exc), field=exc.field)
-    except references.ReferenceInputError as exc:
-        azure.fail(str(exc))
 
-    subscription, group, vault, vault_id = references.vault_reference(params, azure.subscription_id)
+    subscription, group, vault, vault_id = azure.vault_reference()
     client = azure.dataprotection_for(subscription)
     resolved = dict(params, resource_group=group, vault_name=vault, vault_id=vault_id)
 
@@ -398,33 +393,28 @@ def main():
         azure.fail(policies.refusal_message(action, code, message, name, users), status_code=status,
                    error_code=code, error_message=message, request_id=request_id, backup_instances=users)
 
+    api = azure.dataprotection_api()
     with azure.azure_errors("reading backup policy {0}".format(name)):
-        current = get_or_none(client.backup_policies.get, group, vault, name)
-        if current is None and present and get_or_none(client.backup_vaults.get, group, vault) is None:
-            azure.fail("Backup vault '{0}' does not exist in resource group '{1}' (subscription {2}): create it "
-                       "first with azbackup.dataprotection.backup_vault, or check vault_name, resource_group and "
-                       "vault_id.".format(vault, group, subscription), error_code="ResourceNotFound")
-    try:
-        if not present:
-            with azure.azure_errors("deleting backup policy {0}".format(name)):
-                try:
-                    changed, result, diff = policies.ensure_absent(client, current, resolved, azure.check_mode)
-                except HttpResponseError as exc:
-                    explain(exc, "delete")
-                    raise
-            azure.exit(changed, diff=diff, backup_policy=result, retention_preview=None)
-        action = "updating" if current else "creating"
-        with azure.azure_errors("{0} backup policy {1}".format(action, name)):
+        current = api.policy(name)
+        if current is None and present:
+            api.require_vault()
+    if not present:
+        with azure.azure_errors("deleting backup policy {0}".format(name)):
             try:
-                changed, result, diff = policies.ensure_present(client, current, resolved, azure.check_mode)
+                outcome = policies.ensure_absent(client, current, resolved, azure.check_mode)
             except HttpResponseError as exc:
-                if current:
-                    explain(exc, "update")
+                explain(exc, "delete")
                 raise
-    except policies.PolicyRefusedError as exc:
-        azure.fail(str(exc), error_code=exc.code, backup_instances=exc.users)
-    except policy.PolicyError as exc:
-        azure.fail(str(exc), field=exc.field)
+        azure.exit(outcome.changed, diff=outcome.diff, backup_policy=outcome.resource, retention_preview=None)
+    action = "updating" if current else "creating"
+    with azure.azure_errors("{0} backup policy {1}".format(action, name)):
+        try:
+            outcome = policies.ensure_present(client, current, resolved, azure.check_mode)
+        except HttpResponseError as exc:
+            if current:
+                explain(exc, "update")
+            raise
+    changed, result, diff = outcome.changed, outcome.resource, outcome.diff
     if azure.check_mode and changed and current:
         with azure.azure_errors("listing the backup instances of vault {0}".format(vault)):
             users = policies.policy_users(client, group, vault, current.get("id") or result["id"])

@@ -64,21 +64,21 @@ backup_policies:
 """
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import policies, references
-from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import (
-    AzureBackupModule,
-    as_dict,
-    get_or_none,
-)
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources import pgflex
+
+# The readable form of a policy follows the constraints of the datasource record.
+DATASOURCE = pgflex.PGFLEX
 
 
-def list_policies(client, resource_group, vault_name, name=None):
+def list_policies(api, name=None):
     """Readable policies of a vault: one by name (empty when it does not exist) or all of them."""
     if name:
-        found = get_or_none(client.backup_policies.get, resource_group, vault_name, name)
+        found = api.policy(name)
         items = [found] if found else []
     else:
-        items = [as_dict(item) for item in client.backup_policies.list(resource_group, vault_name)]
-    results = [policies.to_result(item, vault_name, resource_group) for item in items]
+        items = api.policies()
+    results = [policies.to_result(item, api.vault_name, api.resource_group) for item in items]
     return sorted(results, key=lambda item: (item["name"] or "").lower())
 
 
@@ -87,18 +87,10 @@ def main():
     spec.update(name=dict(type="str"))
     azure = AzureBackupModule(spec, mutually_exclusive=[("vault_id", "vault_name"), ("vault_id", "resource_group")])
     params = azure.params
-    try:
-        references.vault_reference(params, "-")  # bad input fails before any request
-    except references.ReferenceInputError as exc:
-        azure.fail(str(exc))
-    subscription, group, vault, dummy = references.vault_reference(params, azure.subscription_id)
-    client = azure.dataprotection_for(subscription)
-    with azure.azure_errors("listing the backup policies of vault {0}".format(vault)):
-        if get_or_none(client.backup_vaults.get, group, vault) is None:
-            azure.fail("Backup vault '{0}' does not exist in resource group '{1}' (subscription {2}): check "
-                       "vault_name, resource_group and vault_id.".format(vault, group, subscription),
-                       error_code="ResourceNotFound")
-        found = list_policies(client, group, vault, params["name"])
+    api = azure.dataprotection_api()
+    with azure.azure_errors("listing the backup policies of vault {0}".format(api.vault_name)):
+        api.require_vault()
+        found = list_policies(api, params["name"])
     azure.exit(False, backup_policies=found)
 
 

@@ -96,7 +96,7 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait at most when O(wait=true).
+    description: Seconds to wait at most when O(wait=true). V(0) means do not wait.
     type: int
     default: 600
 extends_documentation_fragment:
@@ -234,35 +234,31 @@ def main():
     azure = AzureBackupModule(argument_spec())
     params = azure.params
     resource_group, name = params["resource_group"], params["name"]
-    try:
+    with azure.input_errors():
         vaults.desired_from_params(params)  # bad input fails here, before any request
-    except vaults.VaultInputError as exc:
-        azure.fail(str(exc))
     client = azure.dataprotection
+    should_wait, timeout = azure.waits
 
     def wait(poller, what):
-        return azure.wait(poller, what) if params["wait"] else None
+        return azure.wait(poller, what) if should_wait else None
 
     def wait_until_gone():
-        if params["wait"]:
+        if should_wait:
             azure_waits.poll_until(lambda: get_vault(client, resource_group, name), lambda body: body is None,
-                                   params["wait_timeout"], "backup vault {0} to disappear".format(name))
+                                   timeout, "backup vault {0} to disappear".format(name))
 
     with azure.azure_errors("reading backup vault {0}".format(name)):
         current = get_vault(client, resource_group, name)
-    try:
-        if params["state"] == "absent":
-            with azure.azure_errors("deleting backup vault {0}".format(name)):
-                changed, diff = vaults.ensure_absent(client, current, params, azure.check_mode, wait, wait_until_gone)
-            azure.exit(changed, diff=diff, backup_vault={})
-        location = params["location"]
-        if current is None and not location:
-            location = azure.resource_group(resource_group)["location"]
-        with azure.azure_errors("creating or updating backup vault {0}".format(name)):
-            changed, vault, diff = vaults.ensure_present(client, current, params, location, azure.check_mode, wait)
-    except vaults.VaultInputError as exc:
-        azure.fail(str(exc))
-    azure.exit(changed, diff=diff, backup_vault=vault)
+    if params["state"] == "absent":
+        with azure.azure_errors("deleting backup vault {0}".format(name)):
+            outcome = vaults.ensure_absent(client, current, params, azure.check_mode, wait, wait_until_gone)
+        azure.exit(outcome.changed, diff=outcome.diff, backup_vault={})
+    location = params["location"]
+    if current is None and not location:
+        location = azure.resource_group(resource_group)["location"]
+    with azure.azure_errors("creating or updating backup vault {0}".format(name)):
+        outcome = vaults.ensure_present(client, current, params, location, azure.check_mode, wait)
+    azure.exit(outcome.changed, diff=outcome.diff, backup_vault=outcome.resource)
 
 
 if __name__ == "__main__":

@@ -83,7 +83,9 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait at most for each long-running operation and for the protection state.
+    description:
+      - Seconds to wait at most for each long-running operation and for the protection state.
+      - V(0) means do not wait.
     type: int
     default: 600
 extends_documentation_fragment:
@@ -237,26 +239,26 @@ note:
   type: str
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, references
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import state
 
 
 def argument_spec():
-    spec = references.vault_argument_spec()
-    spec.update(references.server_argument_spec())
-    spec.update(
+    return references.argument_spec(
+        server=True,
+        policy=True,
         name=dict(type="str"),
-        policy_name=dict(type="str"),
-        policy_id=dict(type="str"),
         identity=dict(type="str", aliases=["user_assigned_identity_id"]),
-        state=dict(type="str", choices=list(backup_instances.STATES), default="present"),
+        state=dict(type="str", choices=list(state.STATES), default="present"),
         validate=dict(type="bool", default=True),
         validation_timeout=dict(type="int", default=300),
-        on_unsupported_size=dict(type="str", choices=list(backup_instances.SIZE_ACTIONS), default="warn"),
+        on_unsupported_size=dict(type="str", choices=list(state.SIZE_ACTIONS), default="warn"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
     )
-    return spec
 
 
 MODULE_RULES = references.reference_rules(
@@ -273,22 +275,18 @@ def main():
     identity = params["identity"]
     if identity and identity != "system_assigned":
         try:
-            references.parse_typed_id(identity, backup_instances.USER_ASSIGNED_IDENTITY_TYPE, "identity")
-        except references.ReferenceInputError as exc:
-            azure.fail(str(exc) + " Use system_assigned for the vault's system-assigned identity.")
-    server_id = backup_instances.server_id_from_params(azure)
-    api = backup_instances.connect(azure)
-    try:
-        if params["state"] == "absent":
-            with azure.azure_errors("deleting the backup instance of {0}".format(server_id)):
-                changed, diff, extra = backup_instances.ensure_absent(api, params, server_id, azure.check_mode)
-            azure.exit(changed, diff=diff, backup_instance={}, **extra)
-        with azure.azure_errors("protecting {0}".format(server_id)):
-            changed, instance, diff, extra = backup_instances.ensure_present(
-                api, params, server_id, azure.check_mode, azure.warn)
-    except backup_instances.InstanceInputError as exc:
-        azure.fail(str(exc), **exc.extra)
-    azure.exit(changed, diff=diff, backup_instance=instance, **extra)
+            arm.parse_typed_id(identity, arm.USER_ASSIGNED_IDENTITY_TYPE, "identity")
+        except InputError as exc:
+            azure.fail(str(exc) + " Use system_assigned for the vault's system-assigned identity.", option="identity")
+    server_id = azure.server_id(PGFLEX)
+    api = azure.dataprotection_api(azure.waits[1])
+    if params["state"] == "absent":
+        with azure.azure_errors("deleting the backup instance of {0}".format(server_id)):
+            outcome = state.ensure_absent(api, params, server_id, azure.check_mode)
+        azure.exit(outcome.changed, diff=outcome.diff, backup_instance={}, **outcome.extra)
+    with azure.azure_errors("protecting {0}".format(server_id)):
+        outcome = state.ensure_present(api, params, server_id, azure.check_mode, azure.warn)
+    azure.exit(outcome.changed, diff=outcome.diff, backup_instance=outcome.resource, **outcome.extra)
 
 
 if __name__ == "__main__":

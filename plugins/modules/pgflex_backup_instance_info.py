@@ -120,22 +120,21 @@ backup_instances:
       returned: when O(list_recovery_points=true)
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import references
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import info, lookup
 
 
 def argument_spec():
-    spec = references.vault_argument_spec()
-    spec.update(references.server_argument_spec())
-    spec.update(
+    return references.argument_spec(
+        server=True,
+        policy=True,
         name=dict(type="str"),
-        policy_name=dict(type="str"),
-        policy_id=dict(type="str"),
         include_jobs=dict(type="bool", default=True),
         include_recovery_points=dict(type="bool", default=True),
         list_recovery_points=dict(type="bool", default=False),
     )
-    return spec
 
 
 MODULE_RULES = references.reference_rules(server=True, mutually_exclusive=[["policy_name", "policy_id"]])
@@ -144,16 +143,13 @@ MODULE_RULES = references.reference_rules(server=True, mutually_exclusive=[["pol
 def main():
     azure = AzureBackupModule(argument_spec(), **MODULE_RULES)
     params = azure.params
-    server_id = backup_instances.server_id_from_params(azure, required=False)
-    api = backup_instances.connect(azure)
+    server_id = azure.server_id(PGFLEX, required=False)
+    api = azure.dataprotection_api()
     policy_id = params["policy_id"]
     if params["policy_name"]:
-        policy_id = backup_instances.policy_id_for(api.vault_id, params["policy_name"])
-    try:
-        with azure.azure_errors("listing the backup instances of vault {0}".format(api.vault_name)):
-            found = backup_instances.instances_info(api, params, server_id, policy_id)
-    except backup_instances.InstanceInputError as exc:
-        azure.fail(str(exc), **exc.extra)
+        policy_id = lookup.policy_id_for(api.vault_id, params["policy_name"])
+    with azure.azure_errors("listing the backup instances of vault {0}".format(api.vault_name)):
+        found = info.instances_info(api, params, server_id, PGFLEX, policy_id)
     azure.exit(False, backup_instances=found)
 
 

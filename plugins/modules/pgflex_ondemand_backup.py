@@ -33,7 +33,9 @@ options:
     type: bool
     default: false
   wait_timeout:
-    description: Seconds to wait at most for the trigger and, with O(wait=true), for the job.
+    description:
+      - Seconds to wait at most for the trigger and, with O(wait=true), for the job.
+      - V(0) means do not wait (the job is found among the vault's newest on-demand jobs).
     type: int
     default: 1800
 extends_documentation_fragment:
@@ -117,21 +119,21 @@ backup_instance:
   type: dict
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances, references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import references
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import ondemand
 
 
 def argument_spec():
-    spec = references.vault_argument_spec()
-    spec.update(references.server_argument_spec())
-    spec.update(
+    return references.argument_spec(
+        server=True,
         backup_instance_name=dict(type="str"),
         retention_tag=dict(type="str", default="Default"),
         rule_name=dict(type="str"),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=1800),
     )
-    return spec
 
 
 MODULE_RULES = references.reference_rules(
@@ -141,13 +143,10 @@ MODULE_RULES = references.reference_rules(
 def main():
     azure = AzureBackupModule(argument_spec(), **MODULE_RULES)
     params = azure.params
-    server_id = backup_instances.server_id_from_params(azure, required=False)
-    api = backup_instances.connect(azure)
-    try:
-        with azure.azure_errors("triggering an on-demand backup in vault {0}".format(api.vault_name)):
-            result = backup_instances.ondemand_backup(api, params, server_id, azure.check_mode, azure.warn)
-    except backup_instances.InstanceInputError as exc:
-        azure.fail(str(exc), **exc.extra)
+    server_id = azure.server_id(PGFLEX, required=False)
+    api = azure.dataprotection_api()
+    with azure.azure_errors("triggering an on-demand backup in vault {0}".format(api.vault_name)):
+        result = ondemand.ondemand_backup(api, params, server_id, azure.check_mode, azure.warn)
     azure.exit(True, **result)
 
 

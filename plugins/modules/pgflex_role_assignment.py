@@ -262,15 +262,15 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils import ref
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import role_assignment_resource as rar
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import role_assignments as ra
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 # Stands in for the principal while the options are validated, before anything is read.
 _PLACEHOLDER_PRINCIPAL = "00000000-0000-0000-0000-000000000000"
 
 
 def argument_spec():
-    spec = references.vault_argument_spec()
-    spec.update(references.server_argument_spec(multiple=True))
-    spec.update(
+    return references.argument_spec(
+        server=True, multiple=True,
         user_assigned_identity_id=dict(type="str"),
         principal_id=dict(type="str"),
         operation=dict(type="str", choices=["backup", "restore"], default="backup"),
@@ -280,7 +280,6 @@ def argument_spec():
         on_missing_permission=dict(type="str", choices=["fail", "template"], default="fail"),
         template_path=dict(type="path"),
     )
-    return spec
 
 
 MODULE_RULES = dict(
@@ -305,16 +304,15 @@ def main():
     def read(path, api_version):
         return azure.arm_get(path, api_version, "reading {0}".format(path))
 
-    try:
-        servers, storage = rar.targets_from_params(params, subscription_id)
+    with azure.input_errors():
+        servers, storage = rar.targets_from_params(params, subscription_id, PGFLEX)
         # Every option is checked before the first request.
-        ra.required_assignments(_PLACEHOLDER_PRINCIPAL, servers, params["operation"], params["scope"], storage)
+        ra.required_assignments(PGFLEX, _PLACEHOLDER_PRINCIPAL, servers, params["operation"], params["scope"], storage)
         principal_id, vault_id = rar.resolve_principal(params, subscription_id, read)
-        required = ra.required_assignments(principal_id, servers, params["operation"], params["scope"], storage)
+        required = ra.required_assignments(PGFLEX, principal_id, servers, params["operation"], params["scope"],
+                                           storage)
         if params["state"] == "present":
             rar.check_targets_exist(servers, storage, read)
-    except ra.RoleAssignmentInputError as exc:
-        azure.fail(str(exc), option=exc.option)
 
     client = azure.authorization
     read_permissions = rar.permission_reader(azure.dataprotection.send_request)

@@ -142,11 +142,7 @@ problems:
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import references, servers
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
-
-try:
-    from azure.core.rest import HttpRequest
-except ImportError:  # AzureBackupModule fails with missing_required_lib
-    HttpRequest = None
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 
 def main():
@@ -154,31 +150,20 @@ def main():
     spec.update(location=dict(type="str"))
     azure = AzureBackupModule(spec, mutually_exclusive=[["server_name", "server_id"]])
     params = azure.params
-    try:
-        ids, invalid = servers.requested_ids(params, azure.subscription_id)
-    except references.ReferenceInputError as exc:
-        azure.fail(str(exc))
+    with azure.input_errors():
+        ids, invalid = servers.requested_ids(params, azure.subscription_id, PGFLEX)
 
     def read(server_id):
-        return azure.arm_get(server_id, references.POSTGRES_API_VERSION)
+        return azure.arm_get(server_id, PGFLEX.api_version)
 
     def list_group(group_id):
         path = group_id or "/subscriptions/{0}".format(azure.subscription_id)
         if ids is None and params["server_resource_group"]:
             path = "/subscriptions/{0}/resourceGroups/{1}".format(
                 azure.subscription_id, params["server_resource_group"])
-        page = azure.arm_get(path + "/providers/Microsoft.DBforPostgreSQL/flexibleServers",
-                             references.POSTGRES_API_VERSION) or {}
-        bodies = list(page.get("value") or [])
-        while page.get("nextLink"):
-            with azure.azure_errors("listing servers"):
-                response = azure.session.client("dataprotection").send_request(HttpRequest("GET", page["nextLink"]))
-                response.raise_for_status()
-                page = response.json()
-            bodies.extend(page.get("value") or [])
-        return bodies
+        return azure.arm_list(PGFLEX.list_path(path), PGFLEX.api_version, "listing servers")
 
-    result = servers.lookup(read, list_group, ids, params["location"])
+    result = servers.lookup(PGFLEX, read, list_group, ids, params["location"])
     result["problems"] = invalid + result["problems"]
     azure.exit(False, **result)
 

@@ -4,27 +4,11 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError
 from azure.mgmt.core.exceptions import ARMErrorFormat
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import azure_errors
-
-
-class FakeResponse:
-    def __init__(self, status, body, headers=None):
-        self.status_code = status
-        self.reason = "reason"
-        self._body = body
-        self.headers = headers or {}
-        self.request = None
-
-    def json(self):
-        return self._body
-
-    def text(self, encoding=None):
-        import json
-
-        return json.dumps(self._body)
+from ansible_collections.azbackup.dataprotection.tests.unit.plugins.fakes import Response
 
 
 def arm_error(status, code, message, headers=None):
-    response = FakeResponse(status, {"error": {"code": code, "message": message}}, headers)
+    response = Response(status, {"error": {"code": code, "message": message}}, headers)
     return HttpResponseError(response=response, error_format=ARMErrorFormat)
 
 
@@ -53,7 +37,7 @@ def test_policy_in_use_explains_how_to_move_instances():
 
 
 def test_body_without_arm_format_is_still_read():
-    exc = HttpResponseError(response=FakeResponse(503, {"error": {"code": "ServiceUnavailable", "message": "busy"}}))
+    exc = HttpResponseError(response=Response(503, {"error": {"code": "ServiceUnavailable", "message": "busy"}}))
     status, code, message, dummy = azure_errors.error_parts(exc)
     assert (status, code, message) == (503, "ServiceUnavailable", "busy")
 

@@ -3,55 +3,22 @@
 import pytest
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import azure_waits
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def time(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-class FakePoller:
-    def __init__(self, finishes, result="done", status="InProgress"):
-        self.finishes = finishes
-        self._result = result
-        self._status = status
-        self.waited = None
-
-    def wait(self, timeout):
-        self.waited = timeout
-
-    def done(self):
-        return self.finishes
-
-    def status(self):
-        return self._status
-
-    def result(self):
-        return self._result
+from ansible_collections.azbackup.dataprotection.tests.unit.plugins.fakes import Poller
 
 
 def test_poller_result_is_returned_when_done():
-    poller = FakePoller(True, result={"name": "bv1"})
+    poller = Poller({"name": "bv1"})
     assert azure_waits.wait_for_poller(poller, 30, "creating bv1") == {"name": "bv1"}
     assert poller.waited == 30
 
 
 def test_poller_timeout_says_what_and_last_state():
     with pytest.raises(azure_waits.WaitTimeout) as error:
-        azure_waits.wait_for_poller(FakePoller(False, status="Provisioning"), 5, "creating bv1")
+        azure_waits.wait_for_poller(Poller(finished=False, status="Provisioning"), 5, "creating bv1")
     assert "Timed out after 5 s waiting for creating bv1 (last state: Provisioning)" in str(error.value)
 
 
-def test_poll_until_returns_when_done():
-    clock = FakeClock()
+def test_poll_until_returns_when_done(clock):
     states = iter(["ConfiguringProtection", "ConfiguringProtection", "ProtectionConfigured"])
     result = azure_waits.poll_until(lambda: next(states), lambda s: s == "ProtectionConfigured", 60, "protection",
                                     sleep=clock.sleep, clock=clock.time)
@@ -59,8 +26,7 @@ def test_poll_until_returns_when_done():
     assert clock.sleeps == [1.0, 1.5]
 
 
-def test_poll_until_never_sleeps_past_the_deadline():
-    clock = FakeClock()
+def test_poll_until_never_sleeps_past_the_deadline(clock):
     with pytest.raises(azure_waits.WaitTimeout, match="last state: InProgress"):
         azure_waits.poll_until(lambda: "InProgress", lambda s: False, 10, "job", describe=str,
                                sleep=clock.sleep, clock=clock.time)
@@ -68,8 +34,7 @@ def test_poll_until_never_sleeps_past_the_deadline():
     assert max(clock.sleeps) <= 10
 
 
-def test_poll_until_follows_retry_after():
-    clock = FakeClock()
+def test_poll_until_follows_retry_after(clock):
     answers = iter([("InProgress", 7), ("InProgress", 3), ("Succeeded", None)])
     azure_waits.poll_until(lambda: next(answers), lambda s: s == "Succeeded", 60, "op",
                            sleep=clock.sleep, clock=clock.time)

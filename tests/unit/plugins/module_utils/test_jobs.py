@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 import pytest
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import jobs
+from ansible_collections.azbackup.dataprotection.tests.unit.plugins.fakes import Clock
 
 VAULT_ID = "/subscriptions/s/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv1"
 SERVER_ID = "/subscriptions/s/resourceGroups/rg-pg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg1"
@@ -119,17 +120,6 @@ def test_select_filters_and_sorts_newest_first():
     assert [j["job_id"] for j in jobs.select(bodies, {"statuses": ["in_progress"]})] == ["b"]
     start, end = jobs.window(since="2026-01-08T00:00:00Z", until="2026-01-09T02:30:00Z")
     assert [j["job_id"] for j in jobs.select(bodies, {"start": start, "end": end})] == ["c", "b"]
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-    def __call__(self):
-        return self.now
 
 
 class Api:

@@ -5,7 +5,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import pgflex, policies, policy
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import policies, policy
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.tests.unit.plugins.fakes import Model
 
 SUB = "00000000-0000-0000-0000-000000000000"
 VAULT_ID = "/subscriptions/{0}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv1".format(
@@ -19,7 +21,7 @@ RETENTION = {"default": {"duration": "P3M"}, "weekly": {"duration": "P12W"}, "mo
 
 def params(**overrides):
     base = {"resource_group": "rg-backup", "vault_name": "bv1", "vault_id": VAULT_ID, "name": "pol1",
-            "datasource_type": pgflex.DATASOURCE_TYPE, "state": "present", "schedule": copy.deepcopy(SCHEDULE),
+            "datasource_type": PGFLEX.arm_type, "state": "present", "schedule": copy.deepcopy(SCHEDULE),
             "retention": copy.deepcopy(RETENTION), "policy": None, "preview_horizon": "P1Y", "preview_start": None}
     base.update(overrides)
     return base
@@ -34,13 +36,6 @@ def service_body(body, name="pol1"):
     props["policyRules"] = list(reversed(props["policyRules"]))
     return {"properties": props, "id": VAULT_ID + "/backupPolicies/" + name, "name": name,
             "type": "Microsoft.DataProtection/backupVaults/backupPolicies"}
-
-
-class Model(dict):
-    """Stands for an SDK model: as_dict() gives the wire dict."""
-
-    def as_dict(self):
-        return dict(self)
 
 
 class FakePolicies:
@@ -90,7 +85,7 @@ def desired_body(**overrides):
 
 def test_readable_options_give_the_body_azure_expects():
     body = desired_body()["properties"]
-    assert body["datasourceTypes"] == [pgflex.DATASOURCE_TYPE]
+    assert body["datasourceTypes"] == [PGFLEX.arm_type]
     backup = body["policyRules"][0]
     assert backup["name"] == "BackupWeekly"
     assert backup["trigger"]["schedule"] == {"repeatingTimeIntervals": ["R/2024-01-07T02:00:00+00:00/P1W"],
@@ -161,7 +156,7 @@ def test_raw_daily_schedule_is_refused_before_any_write():
 
 def test_raw_body_for_another_datasource_is_refused():
     raw = desired_body()
-    raw["properties"]["datasourceTypes"] = [pgflex.DATASOURCE_TYPE, "Microsoft.Compute/disks"]
+    raw["properties"]["datasourceTypes"] = [PGFLEX.arm_type, "Microsoft.Compute/disks"]
     with pytest.raises(policy.PolicyError) as caught:
         policies.desired_from_params(params(schedule=None, retention=None, policy=raw))
     assert caught.value.field == "policy.datasourceTypes"
@@ -199,7 +194,7 @@ def test_bad_preview_options_name_the_option():
 
 def test_check_mode_create_predicts_the_policy_and_writes_nothing():
     client = FakeClient()
-    changed, result, diff = policies.ensure_present(client, None, params(), check_mode=True)
+    changed, result, diff = policies.ensure_present(client, None, params(), check_mode=True)[:3]
     assert changed and client.backup_policies.calls == []
     assert result["id"] == POLICY_ID and result["name"] == "pol1"
     assert result["vault_name"] == "bv1" and result["resource_group"] == "rg-backup"
@@ -210,7 +205,7 @@ def test_check_mode_create_predicts_the_policy_and_writes_nothing():
 
 def test_create_sends_one_put_and_returns_the_service_policy():
     client = FakeClient()
-    changed, result, diff = policies.ensure_present(client, None, params(), check_mode=False)
+    changed, result, diff = policies.ensure_present(client, None, params(), check_mode=False)[:3]
     assert changed and [call[0] for call in client.backup_policies.calls] == ["PUT"]
     assert client.backup_policies.calls[0][1:4] == ("rg-backup", "bv1", "pol1")
     assert client.backup_policies.calls[0][4] == desired_body()
@@ -220,7 +215,7 @@ def test_create_sends_one_put_and_returns_the_service_policy():
 
 def test_rerun_against_the_service_body_is_unchanged():
     client = FakeClient(existing=service_body(desired_body()))
-    changed, result, diff = policies.ensure_present(client, client.backup_policies.existing, params(), False)
+    changed, result, diff = policies.ensure_present(client, client.backup_policies.existing, params(), False)[:3]
     assert not changed and client.backup_policies.calls == []
     assert result["id"] == POLICY_ID and diff["before"] == diff["after"]
 
@@ -232,7 +227,7 @@ def test_equivalent_spellings_are_unchanged():
             rule["lifecycles"][0]["deleteAfter"]["duration"] = "P120M"
     client = FakeClient(existing=existing)
     schedule = {"days_of_week": ["sunday"], "time": "2:00", "timezone": "Etc/UTC"}
-    changed, dummy, dummy2 = policies.ensure_present(client, existing, params(schedule=schedule), False)
+    changed, dummy, dummy2 = policies.ensure_present(client, existing, params(schedule=schedule), False)[:3]
     assert not changed
 
 
@@ -240,7 +235,7 @@ def test_changed_retention_is_updated_in_place_with_a_readable_diff():
     existing = service_body(desired_body())
     client = FakeClient(existing=existing)
     retention = dict(RETENTION, weekly={"duration": "P8W"})
-    changed, result, diff = policies.ensure_present(client, existing, params(retention=retention), False)
+    changed, result, diff = policies.ensure_present(client, existing, params(retention=retention), False)[:3]
     assert changed and [call[0] for call in client.backup_policies.calls] == ["PUT"]
     assert result["retention"]["weekly"] == {"duration": "P8W"}
     assert diff["before"]["retention"]["weekly"] == {"duration": "P12W"}
@@ -251,7 +246,7 @@ def test_check_mode_update_predicts_and_writes_nothing():
     existing = service_body(desired_body())
     client = FakeClient(existing=existing)
     retention = dict(RETENTION, monthly={"duration": "P6M"})
-    changed, result, diff = policies.ensure_present(client, existing, params(retention=retention), True)
+    changed, result, diff = policies.ensure_present(client, existing, params(retention=retention), True)[:3]
     assert changed and client.backup_policies.calls == []
     assert result["id"] == POLICY_ID and result["retention"]["monthly"] == {"duration": "P6M"}
     assert diff["after"]["retention"]["monthly"] == {"duration": "P6M"}
@@ -266,7 +261,7 @@ def test_a_custom_service_policy_is_shown_raw_and_replaced_by_the_readable_one()
     result = policies.to_result(existing)
     assert result["custom"] is True and result["schedule"] is None and "copies" in result["custom_reason"]
     client = FakeClient(existing=existing)
-    changed, after, diff = policies.ensure_present(client, existing, params(), False)
+    changed, after, diff = policies.ensure_present(client, existing, params(), False)[:3]
     assert changed and after["custom"] is False
     assert "policyRules" in diff["before"]  # normalised bodies when either side is custom
 
@@ -276,7 +271,7 @@ def test_a_custom_service_policy_is_shown_raw_and_replaced_by_the_readable_one()
 
 def test_absent_policy_is_unchanged():
     client = FakeClient()
-    assert policies.ensure_absent(client, None, params(state="absent"), False) == (
+    assert policies.ensure_absent(client, None, params(state="absent"), False)[:3] == (
         False, {}, {"before": {}, "after": {}})
     assert client.backup_policies.calls == []
 
@@ -284,7 +279,7 @@ def test_absent_policy_is_unchanged():
 def test_delete_sends_one_delete():
     existing = service_body(desired_body())
     client = FakeClient(existing=existing)
-    changed, result, diff = policies.ensure_absent(client, existing, params(state="absent"), False)
+    changed, result, diff = policies.ensure_absent(client, existing, params(state="absent"), False)[:3]
     assert changed and result == {} and diff["after"] == {}
     assert client.backup_policies.calls == [("DELETE", "rg-backup", "bv1", "pol1")]
 
@@ -292,7 +287,7 @@ def test_delete_sends_one_delete():
 def test_check_mode_delete_writes_nothing():
     existing = service_body(desired_body())
     client = FakeClient(existing=existing, instances=[("other", VAULT_ID + "/backupPolicies/other")])
-    changed, dummy, dummy2 = policies.ensure_absent(client, existing, params(state="absent"), True)
+    changed, dummy, dummy2 = policies.ensure_absent(client, existing, params(state="absent"), True)[:3]
     assert changed and client.backup_policies.calls == []
 
 
@@ -349,7 +344,7 @@ def test_soft_deleted_refusal_message():
 def test_result_from_a_service_body_derives_the_vault_from_the_id():
     result = policies.to_result(service_body(desired_body(), name="pol9"))
     assert (result["name"], result["vault_name"], result["resource_group"]) == ("pol9", "bv1", "rg-backup")
-    assert result["datasource_types"] == [pgflex.DATASOURCE_TYPE]
+    assert result["datasource_types"] == [PGFLEX.arm_type]
     assert "id" not in result["policy"] and result["policy"]["objectType"] == "BackupPolicy"
     assert policies.to_result(None) == {}
 

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import pgflex, policy
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import policy
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy import Duration, PolicyError
 
 UTC = timezone.utc
@@ -264,7 +265,7 @@ def test_priorities_come_from_the_datasource_file():
     priorities = dict(
         (tag["tagInfo"]["tagName"], tag["taggingPriority"]) for tag in _backup_rule(body)["trigger"]["taggingCriteria"]
     )
-    assert priorities == pgflex.TAG_PRIORITIES == {"Yearly": 10, "Monthly": 15, "Weekly": 20, "Default": 99}
+    assert priorities == PGFLEX.tag_priorities == {"Yearly": 10, "Monthly": 15, "Weekly": 20, "Default": 99}
 
 
 def test_one_interval_per_day_in_week_order():
@@ -335,7 +336,7 @@ def test_criteria_both_ways(days, key, criteria, api, read_back):
     retention = {"default": {"duration": "P3M"}, key: dict(criteria, duration="P1Y")}
     body = policy.readable_to_body(schedule, retention)
     assert _tag_of(body, tag)["criteria"] == [dict(api, objectType="ScheduleBasedBackupCriteria")]
-    assert _tag_of(body, tag)["taggingPriority"] == pgflex.TAG_PRIORITIES[tag]
+    assert _tag_of(body, tag)["taggingPriority"] == PGFLEX.tag_priorities[tag]
     assert policy.validate_raw_body(body) == []
 
     readable = policy.body_to_readable(body)

@@ -3,6 +3,7 @@
 import pytest
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 SUB = "11111111-2222-3333-4444-555555555555"
 VAULT_ID = "/subscriptions/{0}/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv1".format(SUB)
@@ -33,9 +34,10 @@ def test_bad_vault_references(params, message):
 
 
 def test_servers_by_name_and_by_id():
-    by_name = references.server_references({"server_name": ["pg1", "pg2"], "server_resource_group": "rg-pg"}, SUB)
+    by_name = references.server_references({"server_name": ["pg1", "pg2"], "server_resource_group": "rg-pg"}, SUB,
+                                                PGFLEX)
     assert by_name == [SERVER_ID, SERVER_ID.replace("pg1", "pg2")]
-    assert references.server_references({"server_id": SERVER_ID + "/"}, SUB) == [SERVER_ID]
+    assert references.server_references({"server_id": SERVER_ID + "/"}, SUB, PGFLEX) == [SERVER_ID]
 
 
 @pytest.mark.parametrize("params, message", [
@@ -46,7 +48,7 @@ def test_servers_by_name_and_by_id():
 ])
 def test_bad_server_references(params, message):
     with pytest.raises(references.ReferenceInputError, match=message):
-        references.server_references(params, SUB)
+        references.server_references(params, SUB, PGFLEX)
 
 
 def test_reference_rules_merge_module_rules():

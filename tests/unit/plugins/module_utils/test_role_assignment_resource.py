@@ -7,9 +7,12 @@ from types import SimpleNamespace
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import pgflex
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import role_assignment_resource as rar
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import role_assignments as ra
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources import pgflex
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.tests.unit.plugins.fakes import Response, arm_error
 
 SUB = "00000000-0000-0000-0000-00000000aaaa"
 SUB2 = "00000000-0000-0000-0000-00000000bbbb"
@@ -43,7 +46,7 @@ RBAC_ADMIN_BLOCK = {
 
 
 def server(name, rg="rg-db", sub=SUB):
-    return pgflex.server_id(sub, rg, name)
+    return PGFLEX.server_id(sub, rg, name)
 
 
 def rg_scope(rg="rg-db", sub=SUB):
@@ -80,13 +83,6 @@ class Model:
     def serialize(self, keep_readonly=False):
         assert keep_readonly, "read-only fields (id, scope) are needed"
         return dict(self._body)
-
-
-def arm_error(status, code, message="refused", cls=HttpResponseError):
-    exc = cls(message=message)
-    exc.status_code = status
-    exc.error = SimpleNamespace(code=code, message=message)
-    return exc
 
 
 class FakeRoleAssignments:
@@ -149,7 +145,7 @@ class Permissions:
 
 
 def backup_required(servers=None, scope="resource"):
-    return ra.required_assignments(PRINCIPAL, servers or [server("pg1")], "backup", scope)
+    return ra.required_assignments(PGFLEX, PRINCIPAL, servers or [server("pg1")], "backup", scope)
 
 
 def run_present(fake, required, permissions=None, check_mode=False):
@@ -216,7 +212,7 @@ def test_explicit_principal_must_be_a_guid():
 def test_system_assigned_identity_of_the_vault():
     read = reader_of({VAULT_ID: vault({"type": "SystemAssigned", "principalId": PRINCIPAL})})
     assert rar.resolve_principal(vault_params(), SUB, read) == (PRINCIPAL, VAULT_ID)
-    assert read.calls == [(VAULT_ID, rar.DATAPROTECTION_API_VERSION)]
+    assert read.calls == [(VAULT_ID, arm.api_version(arm.VAULT_TYPE))]
 
 
 def test_vault_by_id_in_another_subscription():
@@ -245,7 +241,7 @@ def test_user_assigned_identity_without_principal_in_the_map_is_read():
         }
     )
     assert rar.resolve_principal(vault_params(user_assigned_identity_id=UAI), SUB, read)[0] == PRINCIPAL
-    assert read.calls[-1] == (UAI, rar.MANAGED_IDENTITY_API_VERSION)
+    assert read.calls[-1] == (UAI, arm.api_version(arm.USER_ASSIGNED_IDENTITY_TYPE))
 
 
 def test_unknown_user_assigned_identity_names_the_option_and_lists_the_known_ones():
@@ -295,10 +291,10 @@ def target_params(**overrides):
 
 def test_targets_by_name_and_restore_without_servers():
     servers, account = rar.targets_from_params(
-        target_params(server_name=["pg1", "pg2"], server_resource_group="rg-db"), SUB
+        target_params(server_name=["pg1", "pg2"], server_resource_group="rg-db"), SUB, PGFLEX
     )
     assert servers == [server("pg1"), server("pg2")] and account is None
-    assert rar.targets_from_params(target_params(operation="restore", storage_account_id=storage()), SUB) == (
+    assert rar.targets_from_params(target_params(operation="restore", storage_account_id=storage()), SUB, PGFLEX) == (
         [],
         storage(),
     )
@@ -318,7 +314,7 @@ def test_targets_by_name_and_restore_without_servers():
 )
 def test_target_errors_name_the_option(params, option):
     with pytest.raises(ra.RoleAssignmentInputError) as err:
-        rar.targets_from_params(params, SUB)
+        rar.targets_from_params(params, SUB, PGFLEX)
     assert err.value.option == option
 
 
@@ -332,7 +328,7 @@ def test_targets_must_exist():
     with pytest.raises(ra.RoleAssignmentInputError) as err:
         rar.check_targets_exist([server("pg1")], storage(), read)
     assert err.value.option == "storage_account_id"
-    assert read.calls[-1] == (storage(), rar.STORAGE_API_VERSION)
+    assert read.calls[-1] == (storage(), arm.api_version(arm.STORAGE_ACCOUNT_TYPE))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -395,19 +391,6 @@ def test_may_write_reads_each_scope_once():
     verdicts = rar.may_write(permissions, [rg_scope(), rg_scope().upper(), server("pg1"), rg_scope("rg-x")])
     assert list(verdicts.values()) == [rar.ALLOWED, rar.DENIED, rar.UNKNOWN]
     assert len(permissions.reads) == 3
-
-
-class Response:
-    def __init__(self, status, body):
-        self.status_code = status
-        self._body = body
-
-    def json(self):
-        return self._body
-
-    def raise_for_status(self):
-        if self.status_code >= 400:
-            raise arm_error(self.status_code, "Boom")
 
 
 def test_permission_reader_follows_pages_and_treats_refusals_as_unknown():
@@ -563,7 +546,7 @@ def test_other_errors_propagate():
 
 
 def test_restore_grants_blob_contributor_on_the_account():
-    required = ra.required_assignments(PRINCIPAL, [], "restore", "resource", storage())
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [], "restore", "resource", storage())
     fake = client()
     out, dummy = rar.result(run_present(fake, required), PRINCIPAL)
     assert statuses(out) == [(BLOB, storage(), "created")]

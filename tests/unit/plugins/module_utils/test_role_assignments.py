@@ -2,14 +2,16 @@
 (ARM template, az CLI lines, failure message) when the caller may not assign roles."""
 
 import json
+import os
 import re
 import shlex
 import uuid
 
 import pytest
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import pgflex
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import role_assignments as ra
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources import pgflex
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 SUB = "00000000-0000-0000-0000-00000000aaaa"
 SUB2 = "00000000-0000-0000-0000-00000000bbbb"
@@ -22,7 +24,7 @@ CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 
 
 def server(name, rg="rg-db", sub=SUB):
-    return pgflex.server_id(sub, rg, name)
+    return PGFLEX.server_id(sub, rg, name)
 
 
 def rg_scope(rg="rg-db", sub=SUB):
@@ -206,7 +208,7 @@ def test_role_definition_id_forms():
 
 
 def test_backup_resource_scope_reader_on_group_and_ltr_on_server():
-    items = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    items = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     assert grants(items) == grants(
         [
             {"role_definition_id": READER, "scope": rg_scope()},
@@ -218,11 +220,11 @@ def test_backup_resource_scope_reader_on_group_and_ltr_on_server():
     assert reader["principal_id"] == PRINCIPAL
     assert reader["name"] == ra.assignment_name(rg_scope(), PRINCIPAL, READER)
     assert reader["targets"] == [server("pg1")]
-    assert items[1]["role_name"] == pgflex.ROLE_NAMES[LTR]
+    assert items[1]["role_name"] == PGFLEX.role_names[LTR]
 
 
 def test_backup_resource_group_scope_puts_both_roles_on_the_group():
-    items = ra.required_assignments(PRINCIPAL, server("pg1"), "backup", "resource_group")
+    items = ra.required_assignments(PGFLEX, PRINCIPAL, server("pg1"), "backup", "resource_group")
     assert grants(items) == grants(
         [
             {"role_definition_id": READER, "scope": rg_scope()},
@@ -232,7 +234,7 @@ def test_backup_resource_group_scope_puts_both_roles_on_the_group():
 
 
 def test_backup_subscription_scope_puts_both_roles_on_the_subscription():
-    items = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "subscription")
+    items = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "subscription")
     assert grants(items) == grants(
         [
             {"role_definition_id": READER, "scope": sub_scope()},
@@ -250,26 +252,26 @@ def test_backup_subscription_scope_puts_both_roles_on_the_subscription():
     ],
 )
 def test_restore_grants_blob_data_contributor_around_the_storage_account(scope, expected):
-    items = ra.required_assignments(PRINCIPAL, [server("pg1")], "restore", scope, storage_account_id=storage())
+    items = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "restore", scope, storage_account_id=storage())
     assert grants(items) == [(BLOB, expected.lower())]
     assert items[0]["role_name"] == "Storage Blob Data Contributor"
     assert items[0]["targets"] == [storage()]
 
 
 def test_restore_needs_no_server():
-    items = ra.required_assignments(PRINCIPAL, None, "restore", "resource", storage_account_id=storage())
+    items = ra.required_assignments(PGFLEX, PRINCIPAL, None, "restore", "resource", storage_account_id=storage())
     assert grants(items) == [(BLOB, storage().lower())]
 
 
 def test_backup_and_restore_together():
-    items = ra.required_assignments(PRINCIPAL, [server("pg1")], ["backup", "restore"], "resource", storage())
+    items = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], ["backup", "restore"], "resource", storage())
     assert [i["role_definition_id"] for i in items] == [READER, LTR, BLOB]
 
 
 def test_role_ids_come_from_the_datasource_file():
-    items = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    items = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     assert [i["role_definition_id"] for i in items] == [
-        r["role_definition_id"] for r in pgflex.REQUIRED_ROLES["backup"]
+        r["role_definition_id"] for r in PGFLEX.required_roles["backup"]
     ]
 
 
@@ -282,7 +284,7 @@ def test_role_ids_come_from_the_datasource_file():
     ],
 )
 def test_servers_in_one_group_are_deduplicated(scope, expected_count, readers, ltrs):
-    items = ra.required_assignments(PRINCIPAL, [server("pg1"), server("pg2")], "backup", scope)
+    items = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1"), server("pg2")], "backup", scope)
     assert len(items) == expected_count
     assert [i["scope"] for i in items if i["role_definition_id"] == READER] == readers
     assert [i["scope"] for i in items if i["role_definition_id"] == LTR] == ltrs
@@ -295,7 +297,7 @@ def test_servers_in_one_group_are_deduplicated(scope, expected_count, readers, l
 @pytest.mark.parametrize("scope, expected_count", [("resource", 5), ("resource_group", 4), ("subscription", 2)])
 def test_servers_in_two_groups(scope, expected_count):
     servers = [server("pg1", "rg-a"), server("pg2", "rg-b"), server("pg3", "rg-a")]
-    items = ra.required_assignments(PRINCIPAL, servers, "backup", scope)
+    items = ra.required_assignments(PGFLEX, PRINCIPAL, servers, "backup", scope)
     assert len(items) == expected_count
     if scope == "resource":
         assert grants(items) == grants(
@@ -315,13 +317,13 @@ def test_servers_in_two_groups(scope, expected_count):
 
 def test_same_server_given_twice_in_different_case_is_one_grant():
     shouting = server("pg1").upper()
-    items = ra.required_assignments(PRINCIPAL, [server("pg1"), shouting], "backup", "resource")
+    items = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1"), shouting], "backup", "resource")
     assert len(items) == 2
     assert items[0]["targets"] == [server("pg1")]
 
 
 def test_principal_id_is_normalised():
-    items = ra.required_assignments(" " + PRINCIPAL.upper(), [server("pg1")], "backup", "resource")
+    items = ra.required_assignments(PGFLEX, " " + PRINCIPAL.upper(), [server("pg1")], "backup", "resource")
     assert {i["principal_id"] for i in items} == {PRINCIPAL}
 
 
@@ -333,7 +335,7 @@ def test_principal_id_is_normalised():
         ({"servers": ["pg1"]}, "server_id"),
         ({"servers": [storage()]}, "server_id"),
         ({"servers": [rg_scope()]}, "server_id"),
-        ({"servers": [pgflex.server_id("my-sub", "rg", "pg1")]}, "server_id"),
+        ({"servers": [PGFLEX.server_id("my-sub", "rg", "pg1")]}, "server_id"),
         ({"servers": []}, "server_id"),
         ({"operation": "archive"}, "operation"),
         ({"operation": []}, "operation"),
@@ -348,7 +350,7 @@ def test_input_errors_name_the_option(kwargs, option):
     args = {"principal_id": PRINCIPAL, "servers": [server("pg1")], "operation": "backup", "scope": "resource"}
     args.update(kwargs)
     with pytest.raises(ra.RoleAssignmentInputError) as excinfo:
-        ra.required_assignments(**args)
+        ra.required_assignments(PGFLEX, **args)
     assert excinfo.value.option == option
     assert str(excinfo.value).startswith(option + ": ")
     assert isinstance(excinfo.value, ValueError)
@@ -401,8 +403,8 @@ def test_assignment_name_differs_per_role_scope_and_principal():
 
 
 def test_required_names_are_the_same_across_calls_and_input_case():
-    a = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
-    b = ra.required_assignments(PRINCIPAL.upper(), [server("pg1").lower()], "backup", "resource")
+    a = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
+    b = ra.required_assignments(PGFLEX, PRINCIPAL.upper(), [server("pg1").lower()], "backup", "resource")
     assert [i["name"] for i in a] == [i["name"] for i in b]
 
 
@@ -423,14 +425,14 @@ def _by_role(planned):
 
 
 def test_plan_nothing_exists():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     planned = ra.plan(required, [])
     assert [p["status"] for p in planned] == ["missing", "missing"]
     assert ra.missing(planned) == planned
 
 
 def test_plan_exact_scope_is_existing():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     found = existing(rg_scope(), READER, name="portal-made")
     planned = _by_role(ra.plan(required, [found]))
     assert planned[READER]["status"] == "existing"
@@ -439,7 +441,7 @@ def test_plan_exact_scope_is_existing():
 
 
 def test_plan_group_assignment_satisfies_server_need():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1"), server("pg2")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1"), server("pg2")], "backup", "resource")
     planned = ra.plan(required, [existing(rg_scope(), LTR), existing(rg_scope(), READER)])
     ltrs = [p for p in planned if p["role_definition_id"] == LTR]
     assert [p["status"] for p in ltrs] == ["inherited", "inherited"]
@@ -450,20 +452,20 @@ def test_plan_group_assignment_satisfies_server_need():
 
 def test_plan_subscription_assignments_satisfy_everything():
     servers = [server("pg1", "rg-a"), server("pg2", "rg-b")]
-    required = ra.required_assignments(PRINCIPAL, servers, "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, servers, "backup", "resource")
     planned = ra.plan(required, [existing(sub_scope(), READER), existing(sub_scope(), LTR)])
     assert {p["status"] for p in planned} == {"inherited"}
     assert {p["inherited_from"] for p in planned} == {sub_scope()}
 
 
 def test_plan_tenant_root_assignment_is_inherited():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     planned = ra.plan(required, [existing("/", READER), existing("/", LTR)])
     assert {p["status"] for p in planned} == {"inherited"}
 
 
 def test_plan_prefers_the_nearest_parent():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     sub_one = existing(sub_scope(), LTR)
     rg_one = existing(rg_scope(), LTR)
     planned = _by_role(ra.plan(required, [sub_one, rg_one]))
@@ -472,14 +474,14 @@ def test_plan_prefers_the_nearest_parent():
 
 
 def test_plan_exact_wins_over_parent():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     planned = _by_role(ra.plan(required, [existing(sub_scope(), LTR), existing(server("pg1"), LTR)]))
     assert planned[LTR]["status"] == "existing"
     assert "inherited_from" not in planned[LTR]
 
 
 def test_plan_other_principal_or_other_role_does_not_count():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     found = [
         existing(sub_scope(), READER, principal=OTHER_PRINCIPAL),
         existing(server("pg1"), LTR, principal=OTHER_PRINCIPAL),
@@ -491,13 +493,13 @@ def test_plan_other_principal_or_other_role_does_not_count():
 
 
 def test_plan_sibling_scopes_do_not_count():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     found = [existing(rg_scope("rg-d"), READER), existing(server("pg"), LTR), existing(sub_scope(SUB2), LTR)]
     assert [p["status"] for p in ra.plan(required, found)] == ["missing", "missing"]
 
 
 def test_plan_matches_despite_case_differences():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     reader = existing(rg_scope().upper() + "/", READER.upper(), principal=PRINCIPAL.upper(), tenant_form=True)
     ltr = existing(rg_scope().lower(), LTR.upper(), principal=PRINCIPAL.upper())
     planned = _by_role(ra.plan(required, [reader, ltr]))
@@ -506,7 +508,7 @@ def test_plan_matches_despite_case_differences():
 
 
 def test_plan_accepts_sdk_as_dict_shape_and_scope_from_id():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     sdk_shape = {
         "id": rg_scope() + "/providers/Microsoft.Authorization/roleAssignments/x1",
         "name": "x1",
@@ -522,14 +524,14 @@ def test_plan_accepts_sdk_as_dict_shape_and_scope_from_id():
 
 
 def test_plan_ignores_malformed_entries():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     junk = [None, {}, {"properties": {"roleDefinitionId": "Reader", "principalId": PRINCIPAL, "scope": rg_scope()}}]
     assert [p["status"] for p in ra.plan(required, junk)] == ["missing", "missing"]
 
 
 def test_plan_management_groups_count_only_when_given():
     mg = "/providers/Microsoft.Management/managementGroups/mg-prod"
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     found = [existing(mg, READER), existing(mg, LTR)]
     assert {p["status"] for p in ra.plan(required, found)} == {"missing"}
     assert {p["status"] for p in ra.plan(required, found, ["mg-prod"])} == {"inherited"}
@@ -538,7 +540,7 @@ def test_plan_management_groups_count_only_when_given():
 
 
 def test_plan_does_not_change_its_input():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     snapshot = json.dumps(required)
     ra.plan(required, [existing(rg_scope(), LTR)])
     assert json.dumps(required) == snapshot
@@ -550,7 +552,7 @@ def test_plan_does_not_change_its_input():
 
 
 def test_removal_takes_exact_matches_only():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     exact_reader = existing(rg_scope().upper(), READER, principal=PRINCIPAL.upper(), tenant_form=True)
     found = [
         exact_reader,
@@ -565,14 +567,14 @@ def test_removal_takes_exact_matches_only():
 
 
 def test_removal_of_group_scope_grants():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource_group")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource_group")
     found = [existing(rg_scope(), READER), existing(rg_scope(), LTR), existing(server("pg1"), LTR)]
     removals = ra.plan_removal(required, found)
     assert sorted(r["assignment_id"] for r in removals) == sorted([found[0]["id"], found[1]["id"]])
 
 
 def test_removal_with_nothing_there():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     assert ra.plan_removal(required, []) == []
     assert ra.plan_removal(required, [existing(sub_scope(), READER), existing(sub_scope(), LTR)]) == []
 
@@ -583,7 +585,7 @@ def test_removal_with_nothing_there():
 
 
 def test_report_turns_missing_into_created_with_its_id():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     planned = ra.plan(required, [existing(sub_scope(), READER)])
     out = {r["role_definition_id"]: r for r in ra.report(planned)}
     assert out[READER]["status"] == "inherited"
@@ -596,7 +598,7 @@ def test_report_turns_missing_into_created_with_its_id():
 
 
 def test_diff_present_and_absent():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1"), server("pg2")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1"), server("pg2")], "backup", "resource")
     planned = ra.plan(required, [existing(rg_scope(), LTR)])
     diff = ra.diff_present(planned)
     before, after = diff["before"]["role_assignments"], diff["after"]["role_assignments"]
@@ -615,7 +617,7 @@ def test_diff_present_and_absent():
 
 def test_diff_sides_are_dicts_for_ansible_callbacks():
     # Ansible's diff callbacks serialise dicts (and take strings); a bare list breaks them ('list' has no splitlines).
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     for diff in (ra.diff_present(ra.plan(required, [])), ra.diff_absent([]), ra.diff_present([])):
         assert isinstance(diff["before"], dict) and isinstance(diff["after"], dict)
 
@@ -626,7 +628,7 @@ def test_diff_sides_are_dicts_for_ansible_callbacks():
 
 
 def test_assignment_body_uses_the_scope_subscription():
-    item = ra.required_assignments(PRINCIPAL, None, "restore", "resource", storage_account_id=storage())[0]
+    item = ra.required_assignments(PGFLEX, PRINCIPAL, None, "restore", "resource", storage_account_id=storage())[0]
     assert ra.assignment_body(item) == {
         "properties": {
             "roleDefinitionId": f"/subscriptions/{SUB2}/providers/Microsoft.Authorization/roleDefinitions/{BLOB}",
@@ -643,7 +645,7 @@ def test_assignment_body_uses_the_scope_subscription():
 
 def test_assignment_body_matches_the_sdk_model():
     models = pytest.importorskip("azure.mgmt.authorization.v2022_04_01.models")
-    item = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")[1]
+    item = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")[1]
     params = models.RoleAssignmentCreateParameters.deserialize(ra.assignment_body(item))
     assert params.role_definition_id.endswith(LTR)
     assert params.principal_id == PRINCIPAL
@@ -724,7 +726,7 @@ def _template_roles(template):
 
 
 def test_template_structure():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     template = ra.arm_template(required, PRINCIPAL)
     assert json.loads(ra.template_json(template)) == template
     assert template["$schema"] == "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
@@ -738,7 +740,7 @@ def test_template_structure():
     assert "deploymentLocation" not in template["parameters"]
     [dep] = template["resources"]
     assert (dep["subscriptionId"], dep["resourceGroup"]) == (SUB, "rg-db")
-    assert dep["apiVersion"] == ra.DEPLOYMENTS_API_VERSION
+    assert dep["apiVersion"] == "2022-09-01"
     roles = _template_roles(template)
     assert [r["name"] for r in roles] == [i["name"] for i in required]
     for res, item in zip(roles, required, strict=True):
@@ -758,7 +760,7 @@ def test_template_structure():
 
 def test_template_groups_by_target_and_uses_subscription_deployments_for_subscription_scope():
     servers = [server("pg1", "rg-a"), server("pg2", "rg-b", SUB2)]
-    template = ra.arm_template(ra.required_assignments(PRINCIPAL, servers, "backup", "resource"))
+    template = ra.arm_template(ra.required_assignments(PGFLEX, PRINCIPAL, servers, "backup", "resource"))
     assert [(d["subscriptionId"], d.get("resourceGroup")) for d in template["resources"]] == [
         (SUB, "rg-a"),
         (SUB2, "rg-b"),
@@ -766,15 +768,22 @@ def test_template_groups_by_target_and_uses_subscription_deployments_for_subscri
     names = [d["name"] for d in template["resources"]]
     assert len(set(names)) == len(names) and all(len(n) <= 64 for n in names)
 
-    template = ra.arm_template(ra.required_assignments(PRINCIPAL, servers, "backup", "subscription"))
+    template = ra.arm_template(ra.required_assignments(PGFLEX, PRINCIPAL, servers, "backup", "subscription"))
     assert [(d["subscriptionId"], d.get("resourceGroup")) for d in template["resources"]] == [(SUB, None), (SUB2, None)]
     assert all(d["location"] == "[parameters('deploymentLocation')]" for d in template["resources"])
     assert template["parameters"]["deploymentLocation"]["defaultValue"] == "[resourceGroup().location]"
 
 
-def test_template_is_deterministic():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1"), server("pg2", "rg-b")], "backup", "resource")
-    assert ra.template_json(ra.arm_template(required)) == ra.template_json(ra.arm_template(list(required)))
+GOLDEN_TEMPLATE = os.path.join(os.path.dirname(__file__), "golden", "role_assignment_template.json")
+
+
+def test_template_matches_the_golden_file():
+    """The template for fixed servers, operations and storage account is exactly the reviewed file: names, scopes,
+    nesting and key order cannot drift between releases (reruns and handed-out templates must converge)."""
+    servers = [server("pg1"), server("pg2", "rg-b"), server("pg3", "rg-c", SUB2)]
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, servers, ["backup", "restore"], "resource", storage())
+    with open(GOLDEN_TEMPLATE) as handle:
+        assert ra.template_json(ra.arm_template(required)) == handle.read()
 
 
 @pytest.mark.parametrize(
@@ -790,7 +799,7 @@ def test_template_is_deterministic():
     ],
 )
 def test_applying_the_template_leaves_nothing_missing(servers, operation, scope, storage_account_id):
-    required = ra.required_assignments(PRINCIPAL, servers, operation, scope, storage_account_id)
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, servers, operation, scope, storage_account_id)
     already = [existing(required[0]["scope"], required[0]["role_definition_id"])]
     todo = ra.missing(ra.plan(required, already))
     created = deploy(ra.arm_template(todo, PRINCIPAL))
@@ -816,8 +825,8 @@ def test_template_for_nothing_is_empty_and_valid():
 
 
 def test_template_refuses_several_principals():
-    a = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
-    b = ra.required_assignments(OTHER_PRINCIPAL, [server("pg1")], "backup", "resource")
+    a = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
+    b = ra.required_assignments(PGFLEX, OTHER_PRINCIPAL, [server("pg1")], "backup", "resource")
     with pytest.raises(ValueError):
         ra.arm_template(a + b)
     with pytest.raises(ValueError):
@@ -836,7 +845,7 @@ def _args(line):
 
 
 def test_az_cli_commands():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     lines = ra.az_cli_commands(required)
     assert lines[1] == (
         f"az role assignment create --assignee-object-id {PRINCIPAL} --assignee-principal-type ServicePrincipal"
@@ -854,13 +863,13 @@ def test_az_cli_commands():
 
 def test_az_cli_commands_quote_scopes_for_the_shell():
     odd = server("pg1", "rg (prod)")
-    reader = ra.required_assignments(PRINCIPAL, [odd], "backup", "resource")[0]
+    reader = ra.required_assignments(PGFLEX, PRINCIPAL, [odd], "backup", "resource")[0]
     line = ra.az_cli_commands([reader])[0]
     assert _args(line)["--scope"] == rg_scope("rg (prod)")
 
 
 def test_az_deployment_command_targets_a_server_group():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1", "rg-a")], "backup", "subscription")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1", "rg-a")], "backup", "subscription")
     command = ra.az_deployment_command(required, "roles.json")
     assert (
         command == f"az deployment group create --subscription {SUB} --resource-group rg-a --template-file roles.json"
@@ -869,7 +878,7 @@ def test_az_deployment_command_targets_a_server_group():
 
 def test_missing_permission_message_names_caller_roles_scopes_and_who_can_fix_it():
     servers = [server("pg1", "rg-a"), server("pg2", "rg-b")]
-    required = ra.required_assignments(PRINCIPAL, servers, "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, servers, "backup", "resource")
     message = ra.missing_permission_message("user alice@contoso.com (object id 1234)", required)
     assert message.startswith("user alice@contoso.com (object id 1234) may not create role assignments")
     assert "AuthorizationFailed" in message
@@ -886,7 +895,7 @@ def test_missing_permission_message_names_caller_roles_scopes_and_who_can_fix_it
 
 
 def test_missing_permission_message_says_how_it_was_refused_and_what_was_done():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     how = "its permissions do not include Microsoft.Authorization/roleAssignments/write on " + rg_scope()
     message = ra.missing_permission_message("The caller", required[1:], how=how, created=1)
     assert message.startswith(
@@ -899,5 +908,5 @@ def test_missing_permission_message_says_how_it_was_refused_and_what_was_done():
 
 
 def test_missing_permission_message_without_a_caller_name():
-    required = ra.required_assignments(PRINCIPAL, [server("pg1")], "backup", "resource")
+    required = ra.required_assignments(PGFLEX, PRINCIPAL, [server("pg1")], "backup", "resource")
     assert ra.missing_permission_message(None, required).startswith("The caller may not")

@@ -1,6 +1,6 @@
 """The inventory's host records: servers, their protection, jobs and recovery points, from list reads only."""
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import server_inventory
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import azure_module, server_inventory
 
 SUB = "11111111-1111-1111-1111-111111111111"
 OTHER = "22222222-2222-2222-2222-222222222222"
@@ -150,6 +150,7 @@ def test_other_datasource_types_are_ignored():
 class FakeResponse:
     def __init__(self, body):
         self.body = body
+        self.status_code = 200
 
     def raise_for_status(self):
         return None
@@ -168,21 +169,27 @@ class FakeClient:
         return FakeResponse(self.pages.pop(0))
 
 
-class FakeSession:
-    subscription_id = None
-
-    def __init__(self, client):
-        self._client = client
-
-    def client(self, name, subscription_id=None):
-        return self._client
+def session_with(client, key):
+    """An AzureSession whose client for ``key`` (subscription) is ``client``; nothing else is resolved."""
+    session = azure_module.AzureSession.__new__(azure_module.AzureSession)
+    session.subscription_id = None
+    session._clients = {("dataprotection", key): client}
+    return session
 
 
-def test_azure_reader_follows_next_links_and_keeps_enabled_subscriptions():
+def test_subscriptions_are_listed_tenant_wide_following_next_links_and_only_enabled_ones_kept():
     client = FakeClient([
         {"value": [{"subscriptionId": "a", "state": "Enabled"}], "nextLink": "https://arm.example/subscriptions?page=2"},
         {"value": [{"subscriptionId": "b", "state": "Disabled"}, {"subscriptionId": "c"}]},
     ])
-    assert server_inventory.AzureReader(FakeSession(client)).subscriptions() == ["a", "c"]
+    assert server_inventory.AzureReader(session_with(client, "-")).subscriptions() == ["a", "c"]
+    assert "/subscriptions?api-version=2022-12-01" in client.urls[0]
     assert client.urls[1] == "https://arm.example/subscriptions?page=2"
-    assert "api-version=2022-12-01" in client.urls[0]
+
+
+def test_servers_are_listed_per_subscription_with_the_datasource_path_and_api_version():
+    client = FakeClient([{"value": [server("pg-a")]}])
+    bodies = server_inventory.AzureReader(session_with(client, SUB)).servers(SUB)
+    assert [body["name"] for body in bodies] == ["pg-a"]
+    assert ("/subscriptions/{0}/providers/Microsoft.DBforPostgreSQL/flexibleServers?api-version=2024-08-01"
+            .format(SUB)) in client.urls[0]

@@ -1,7 +1,8 @@
 # Copyright: azbackup.dataprotection contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import servers
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, servers
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 SUB = "00000000-0000-0000-0000-000000000001"
 RG = "/subscriptions/{0}/resourceGroups/rg".format(SUB)
@@ -18,14 +19,14 @@ def body(name, location="East US", size=128, group="rg"):
 
 
 def test_canonical_region():
-    assert servers.canonical_region("East US") == "eastus"
-    assert servers.canonical_region(None) is None
+    assert arm.canonical_region("East US") == "eastus"
+    assert arm.canonical_region(None) is None
 
 
 def test_name_problem():
-    assert servers.name_problem("pg-orders") is None
-    assert "not a valid" in servers.name_problem("Bad_Name")
-    assert servers.name_problem("ab") is not None
+    assert PGFLEX.name_problem("pg-orders") is None
+    assert "not a valid" in PGFLEX.name_problem("Bad_Name")
+    assert PGFLEX.name_problem("ab") is not None
 
 
 def test_lookup_groups_use_one_list_and_report_every_problem():
@@ -39,7 +40,8 @@ def test_lookup_groups_use_one_list_and_report_every_problem():
         calls.append(("list", group))
         return [body("a"), body("big", size=2048)]
 
-    result = servers.lookup(read, list_group, [sid("a"), sid("missing"), sid("big"), sid("solo", "other")], "eastus")
+    result = servers.lookup(PGFLEX, read, list_group, [sid("a"), sid("missing"), sid("big"), sid("solo", "other")],
+                            "eastus")
     assert calls == [("list", RG.lower()), ("get", sid("solo", "other"))]
     assert [s["name"] for s in result["servers"]] == ["a", "big", "solo"]
     assert result["missing"] == [sid("missing")]
@@ -49,6 +51,7 @@ def test_lookup_groups_use_one_list_and_report_every_problem():
 
 
 def test_requested_ids_from_names_skips_invalid_names():
-    ids, invalid = servers.requested_ids({"server_name": ["pg-a", "Bad_Name"], "server_resource_group": "rg"}, SUB)
+    ids, invalid = servers.requested_ids({"server_name": ["pg-a", "Bad_Name"], "server_resource_group": "rg"}, SUB,
+                                         PGFLEX)
     assert ids == [sid("pg-a")]
     assert len(invalid) == 1

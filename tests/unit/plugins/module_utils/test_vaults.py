@@ -5,6 +5,7 @@ import copy
 import pytest
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import vaults
+from ansible_collections.azbackup.dataprotection.tests.unit.plugins.fakes import Poller
 
 VAULT_ID = "/subscriptions/sub/resourceGroups/rg-backup/providers/Microsoft.DataProtection/backupVaults/bv1"
 
@@ -41,11 +42,6 @@ def params(**overrides):
             "purge_tags": True, "allow_irreversible": False, "state": "present", "wait": True, "wait_timeout": 60}
     base.update(overrides)
     return base
-
-
-class Poller:
-    def __init__(self, result):
-        self._result = result
 
 
 class FakeVaults:
@@ -96,12 +92,13 @@ class FakeClient:
 
 
 def wait(poller, what):
-    return poller._result
+    return poller.result()
 
 
 def present(client, p, check_mode=False):
     current = client.backup_vaults.existing
-    return vaults.ensure_present(client, current, p, "eastus", check_mode, wait)
+    result = vaults.ensure_present(client, current, p, "eastus", check_mode, wait)
+    return result.changed, result.resource, result.diff
 
 
 def test_readable_form_of_a_service_vault():
@@ -255,15 +252,16 @@ def test_identity_change_to_user_assigned():
 
 def test_absent_of_missing_vault_is_unchanged():
     client = FakeClient()
-    changed, dummy = vaults.ensure_absent(client, None, params(state="absent"), False, wait, lambda: None)
-    assert changed is False
+    result = vaults.ensure_absent(client, None, params(state="absent"), False, wait, lambda: None)
+    assert result.changed is False
 
 
 def test_absent_deletes_and_waits_until_gone():
     client = FakeClient(service_vault())
     gone = []
-    changed, diff = vaults.ensure_absent(client, service_vault(), params(state="absent"), False, wait,
-                                         lambda: gone.append(True))
+    result = vaults.ensure_absent(client, service_vault(), params(state="absent"), False, wait,
+                                  lambda: gone.append(True))
+    changed, diff = result.changed, result.diff
     assert changed is True
     assert client.backup_vaults.calls == [("DELETE", "rg-backup", "bv1")]
     assert gone == [True]
@@ -272,8 +270,8 @@ def test_absent_deletes_and_waits_until_gone():
 
 def test_absent_check_mode_writes_nothing():
     client = FakeClient(service_vault())
-    changed, dummy = vaults.ensure_absent(client, service_vault(), params(state="absent"), True, wait, None)
-    assert changed is True
+    result = vaults.ensure_absent(client, service_vault(), params(state="absent"), True, wait, None)
+    assert result.changed is True
     assert client.backup_vaults.calls == []
 
 

@@ -1,286 +1,38 @@
 """Backup instance logic against a fake Data Protection client: checks before writes, validation retries,
 protection states, check mode, adoption, stop/suspend/resume, deletion, on-demand backup and info."""
 
-import copy
 
 import pytest
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import backup_instances as bi
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import pgflex
-
-SUB = "11111111-1111-1111-1111-111111111111"
-RG_PREFIX = "/subscriptions/{0}/resourceGroups/".format(SUB)
-VAULT_ID = RG_PREFIX + "rg-backup/providers/Microsoft.DataProtection/backupVaults/bv1"
-SERVER_ID = RG_PREFIX + "rg-pg/providers/Microsoft.DBforPostgreSQL/flexibleServers/pg1"
-SERVER_RG = RG_PREFIX + "rg-pg"
-OTHER_SERVER_ID = SERVER_ID.replace("pg1", "pg2")
-POLICY_ID = VAULT_ID + "/backupPolicies/weekly"
-POLICY2_ID = VAULT_ID + "/backupPolicies/weekly-10y"
-UAI_ID = RG_PREFIX + "rg-backup/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1"
-SYSTEM_PID = "aaaaaaaa-0000-4000-8000-000000000001"
-UAI_PID = "aaaaaaaa-0000-4000-8000-000000000002"
-READER = pgflex.ROLE_READER
-LTR = pgflex.ROLE_PGFLEX_LTR_BACKUP
-
-WRITES = ("validate", "put", "stop", "suspend", "resume_protection", "resume_backups", "delete", "adhoc")
-
-
-def vault_body(location="eastus", identity=None, soft_delete="On"):
-    return {
-        "id": VAULT_ID, "name": "bv1", "location": location,
-        "identity": identity if identity is not None else {"type": "SystemAssigned", "principalId": SYSTEM_PID},
-        "properties": {"securitySettings": {"softDeleteSettings": {
-            "state": soft_delete, "retentionDurationInDays": 14.0}}},
-    }
-
-
-def policy_body(name="weekly", datasource=pgflex.DATASOURCE_TYPE):
-    return {
-        "id": VAULT_ID + "/backupPolicies/" + name, "name": name,
-        "properties": {
-            "objectType": "BackupPolicy", "datasourceTypes": [datasource],
-            "policyRules": [
-                {"objectType": "AzureBackupRule", "name": "BackupWeekly"},
-                {"objectType": "AzureRetentionRule", "name": "Default", "isDefault": True},
-                {"objectType": "AzureRetentionRule", "name": "Weekly"},
-            ],
-        },
-    }
-
-
-def server_body(server_id=SERVER_ID, location="eastus", size=128):
-    return {"id": server_id, "name": server_id.rsplit("/", 1)[-1], "location": location,
-            "properties": {"storage": {"storageSizeGB": size}}}
-
-
-def assignment(role, scope, principal=SYSTEM_PID):
-    return {"id": scope + "/providers/Microsoft.Authorization/roleAssignments/x-" + role[:4],
-            "properties": {"roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/" + role,
-                           "principalId": principal, "scope": scope}}
-
-
-GRANTED = [assignment(READER, SERVER_RG), assignment(LTR, SERVER_ID)]
-
-
-def instance_body(name, server_id=SERVER_ID, policy_id=POLICY_ID, state="ProtectionConfigured", error=None,
-                  identity=None):
-    status = {"ProtectionConfigured": "ProtectionConfigured", "ConfiguringProtection": "ConfiguringProtection",
-              "UpdatingProtection": "ConfiguringProtection", "ProtectionError": "ConfiguringProtectionFailed",
-              "ProtectionStopped": "ProtectionStopped", "BackupSchedulesSuspended": "ProtectionStopped"}[state]
-    body = pgflex.instance_body(server_body(server_id), policy_id, identity)
-    body.update(id=VAULT_ID + "/backupInstances/" + name, name=name,
-                type="Microsoft.DataProtection/backupVaults/backupInstances")
-    body["properties"].update(currentProtectionState=state, provisioningState="Succeeded",
-                              protectionStatus={"status": status})
-    if error:
-        body["properties"]["protectionStatus"]["errorDetails"] = error
-    return body
-
-
-def http_error(code, message, status=400, details=None):
-    exc = HttpResponseError(message="({0}) {1}".format(code, message))
-    exc.status_code = status
-    error = {"code": code, "message": message}
-    if details:
-        error["details"] = details
-
-    class Response:
-        status_code = status
-
-        def json(self):
-            return {"status": "Failed", "error": error}
-
-    exc.response = Response()
-    return exc
-
-
-class Poller:
-    def __init__(self, result=None, error=None):
-        self._result = result
-        self._error = error
-
-    def wait(self, timeout=None):
-        return None
-
-    def done(self):
-        return True
-
-    def status(self):
-        return "Failed" if self._error else "Succeeded"
-
-    def result(self):
-        if self._error:
-            raise self._error
-        return self._result
-
-
-class Fake:
-    """Every SDK operation group the modules use, over one in-memory vault."""
-
-    def __init__(self, vault=None, policies=None, instances=None, jobs=None, points=None):
-        self.vault = vault_body() if vault is None else vault
-        self.policies = {p["name"]: p for p in (policies if policies is not None else [policy_body()])}
-        self.instances = {i["name"]: i for i in instances or []}
-        self.jobs_store = {j["name"]: j for j in jobs or []}
-        self.points = points or {}
-        self.calls = []
-        self.validation_errors = []      # errors validateForBackup returns, one per call; then it passes
-        self.after_put = "ProtectionConfigured"
-        self.after_put_error = None
-        self.after_puts = []             # (state, error) per PUT, before after_put applies
-        self.configuring_polls = 1       # GETs that still say ConfiguringProtection after a PUT
-        self.pending = {}
-        self.adhoc_job = None
-        self.backup_vaults = self
-        self.backup_policies = _Policies(self)
-        self.backup_instances = _Instances(self)
-        self.deleted_backup_instances = _Deleted(self)
-        self.jobs = _Jobs(self)
-        self.recovery_points = _Points(self)
-
-    def get(self, resource_group, name):  # backup_vaults.get
-        if self.vault is None:
-            raise ResourceNotFoundError("vault not found")
-        return self.vault
-
-    def writes(self):
-        return [call for call in self.calls if call[0] in WRITES]
-
-
-class _Policies:
-    def __init__(self, fake):
-        self.fake = fake
-
-    def get(self, resource_group, vault, name):
-        if name not in self.fake.policies:
-            raise ResourceNotFoundError("policy not found")
-        return self.fake.policies[name]
-
-
-class _Deleted:
-    def __init__(self, fake):
-        self.fake = fake
-
-    def get(self, resource_group, vault, name):
-        raise ResourceNotFoundError("no")
-
-
-class _Instances:
-    def __init__(self, fake):
-        self.fake = fake
-
-    def list(self, resource_group, vault):
-        return [copy.deepcopy(i) for i in self.fake.instances.values()]
-
-    def get(self, resource_group, vault, name):
-        fake = self.fake
-        if name not in fake.instances:
-            raise ResourceNotFoundError("instance not found")
-        if name in fake.pending:
-            remaining, final = fake.pending[name]
-            if remaining <= 0:
-                fake.instances[name]["properties"]["currentProtectionState"] = final[0]
-                fake.instances[name]["properties"]["protectionStatus"] = final[1]
-                del fake.pending[name]
-            else:
-                fake.pending[name] = (remaining - 1, final)
-        return copy.deepcopy(fake.instances[name])
-
-    def begin_validate_for_backup(self, resource_group, vault, body):
-        self.fake.calls.append(("validate", body))
-        if self.fake.validation_errors:
-            return Poller(error=self.fake.validation_errors.pop(0))
-        return Poller({"jobId": "v1", "objectType": "OperationJobExtendedInfo"})
-
-    def begin_create_or_update(self, resource_group, vault, name, body):
-        fake = self.fake
-        fake.calls.append(("put", name, copy.deepcopy(body)))
-        created = copy.deepcopy(body)
-        created.update(id=VAULT_ID + "/backupInstances/" + name, name=name)
-        transitional = "UpdatingProtection" if name in fake.instances else "ConfiguringProtection"
-        created["properties"].update(currentProtectionState=transitional,
-                                     protectionStatus={"status": "ConfiguringProtection"})
-        fake.instances[name] = created
-        outcome, error = fake.after_puts.pop(0) if fake.after_puts else (fake.after_put, fake.after_put_error)
-        status = {"status": "ProtectionConfigured"}
-        if outcome == "ProtectionError":
-            status = {"status": "ConfiguringProtectionFailed", "errorDetails": error}
-        fake.pending[name] = (fake.configuring_polls, (outcome, status))
-        return Poller(copy.deepcopy(created))
-
-    def _set(self, name, state, status):
-        self.fake.instances[name]["properties"].update(currentProtectionState=state,
-                                                       protectionStatus={"status": status})
-
-    def begin_stop_protection(self, resource_group, vault, name):
-        self.fake.calls.append(("stop", name))
-        self._set(name, "ProtectionStopped", "ProtectionStopped")
-        return Poller()
-
-    def begin_suspend_backups(self, resource_group, vault, name):
-        self.fake.calls.append(("suspend", name))
-        self._set(name, "BackupSchedulesSuspended", "ProtectionStopped")
-        return Poller()
-
-    def begin_resume_protection(self, resource_group, vault, name):
-        self.fake.calls.append(("resume_protection", name))
-        self._set(name, "ProtectionConfigured", "ProtectionConfigured")
-        return Poller()
-
-    def begin_resume_backups(self, resource_group, vault, name):
-        self.fake.calls.append(("resume_backups", name))
-        self._set(name, "ProtectionConfigured", "ProtectionConfigured")
-        return Poller()
-
-    def begin_delete(self, resource_group, vault, name):
-        self.fake.calls.append(("delete", name))
-        del self.fake.instances[name]
-        return Poller()
-
-    def begin_adhoc_backup(self, resource_group, vault, name, body):
-        self.fake.calls.append(("adhoc", name, body))
-        job = self.fake.adhoc_job
-        self.fake.jobs_store[job["name"]] = job
-        return Poller({"jobId": job["id"], "objectType": "OperationJobExtendedInfo"})
-
-
-class _Jobs:
-    def __init__(self, fake):
-        self.fake = fake
-
-    def get(self, resource_group, vault, job_id):
-        if job_id not in self.fake.jobs_store:
-            raise ResourceNotFoundError("job not found")
-        job = self.fake.jobs_store[job_id]
-        script = job.get("_script")
-        if script:
-            job["properties"].update(script.pop(0))
-        return {k: v for k, v in job.items() if k != "_script"}
-
-    def list(self, resource_group, vault):
-        return [{k: v for k, v in j.items() if k != "_script"} for j in self.fake.jobs_store.values()]
-
-
-class _Points:
-    def __init__(self, fake):
-        self.fake = fake
-
-    def list(self, resource_group, vault, name):
-        return list(self.fake.points.get(name, []))
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def __call__(self):
-        return self.now
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.dataprotection import DataProtectionApi
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import info, readable, state, validation
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.ondemand import ondemand_backup
+from ansible_collections.azbackup.dataprotection.tests.unit.plugins.fakes import Clock
+from ansible_collections.azbackup.dataprotection.tests.unit.plugins.vault_fakes import (
+    GRANTED,
+    LTR,
+    OTHER_SERVER_ID,
+    POLICY2_ID,
+    POLICY_ID,
+    READER,
+    SERVER_ID,
+    SERVER_RG,
+    SYSTEM_PID,
+    UAI_ID,
+    UAI_PID,
+    VAULT_ID,
+    Fake,
+    assignment,
+    http_error,
+    instance_body,
+    policy_body,
+    server_body,
+    vault_body,
+)
 
 
 def make_api(fake, servers=None, assignments=None, identities=None):
@@ -299,7 +51,7 @@ def make_api(fake, servers=None, assignments=None, identities=None):
             return None
         return [a for a in assignments if a["properties"]["principalId"] == principal], {}
 
-    return bi.InstanceApi(fake, VAULT_ID, arm_get, wait, list_assignments, 60)
+    return DataProtectionApi(fake, VAULT_ID, arm_get, wait, list_assignments, 60)
 
 
 def params(**overrides):
@@ -313,44 +65,44 @@ def params(**overrides):
 def present(fake, check_mode=False, api=None, clock=None, **overrides):
     clock = clock or Clock()
     warnings = []
-    result = bi.ensure_present(api or make_api(fake), params(**overrides), SERVER_ID, check_mode, warnings.append,
+    result = state.ensure_present(api or make_api(fake), params(**overrides), SERVER_ID, check_mode, warnings.append,
                                sleep=clock.sleep, clock=clock)
-    return result + (warnings,)
+    return result.changed, result.resource, result.diff, result.extra, warnings
 
 
 # ------------------------------------------------------------------------------------------------- pgflex helpers
 
 
 def test_instance_name_is_deterministic_and_shaped_like_the_cli():
-    name = pgflex.instance_name(SERVER_ID)
+    name = PGFLEX.instance_name(SERVER_ID)
     assert name.startswith("pg1-pg1-")
-    assert name == pgflex.instance_name(SERVER_ID.upper().replace("PG1", "pg1") + "/")
-    assert name != pgflex.instance_name(OTHER_SERVER_ID)
+    assert name == PGFLEX.instance_name(SERVER_ID.upper().replace("PG1", "pg1") + "/")
+    assert name != PGFLEX.instance_name(OTHER_SERVER_ID)
     assert len(name.split("-", 2)[2]) == 36
 
 
 def test_instance_body_is_what_the_service_expects():
-    body = pgflex.instance_body(server_body(), POLICY_ID)
+    body = PGFLEX.instance_body(server_body(), POLICY_ID)
     props = body["properties"]
     assert props["objectType"] == "BackupInstance"
     assert props["friendlyName"] == "pg1"
     for key, kind in (("dataSourceInfo", "Datasource"), ("dataSourceSetInfo", "DatasourceSet")):
-        assert props[key] == {"objectType": kind, "datasourceType": pgflex.DATASOURCE_TYPE,
-                              "resourceType": pgflex.DATASOURCE_TYPE, "resourceID": SERVER_ID,
+        assert props[key] == {"objectType": kind, "datasourceType": PGFLEX.arm_type,
+                              "resourceType": PGFLEX.arm_type, "resourceID": SERVER_ID,
                               "resourceUri": SERVER_ID, "resourceName": "pg1", "resourceLocation": "eastus"}
     assert props["policyInfo"] == {"policyId": POLICY_ID}
     assert props["identityDetails"] == {"useSystemAssignedIdentity": True}
-    uai = pgflex.instance_body(server_body(), POLICY_ID, UAI_ID)["properties"]["identityDetails"]
+    uai = PGFLEX.instance_body(server_body(), POLICY_ID, UAI_ID)["properties"]["identityDetails"]
     assert uai == {"useSystemAssignedIdentity": False, "userAssignedIdentityArmUrl": UAI_ID}
 
 
 def test_size_and_policy_helpers():
-    assert pgflex.size_problem(server_body(size=1024)) is None
-    assert "2048 GB" in pgflex.size_problem(server_body(size=2048))
-    assert pgflex.policy_is_for_datasource(policy_body())
-    assert not pgflex.policy_is_for_datasource(policy_body(datasource="Microsoft.Compute/disks"))
-    assert pgflex.policy_backup_rule_name(policy_body()) == "BackupWeekly"
-    assert pgflex.policy_retention_tags(policy_body()) == ["Default", "Weekly"]
+    assert PGFLEX.size_problem(server_body(size=1024)) is None
+    assert "2048 GB" in PGFLEX.size_problem(server_body(size=2048))
+    assert PGFLEX.policy_is_for(policy_body())
+    assert not PGFLEX.policy_is_for(policy_body(datasource="Microsoft.Compute/disks"))
+    assert PGFLEX.policy_backup_rule_name(policy_body()) == "BackupWeekly"
+    assert PGFLEX.policy_retention_tags(policy_body()) == ["Default", "Weekly"]
 
 
 # ------------------------------------------------------------------------------------------------- reading
@@ -362,18 +114,18 @@ def test_size_and_policy_helpers():
     ("UpdatingProtection", "configuring"), ("ProtectionError", "error"),
 ])
 def test_lifecycle_state(state, expected):
-    assert bi.lifecycle_state(instance_body("i", state=state)) == expected
+    assert readable.lifecycle_state(instance_body("i", state=state)) == expected
 
 
 def test_to_readable_surfaces_the_protection_error():
     error = {"code": "UserErrorMissingRequiredPermissions", "message": "Appropriate permissions are missing.",
              "recommendedAction": ["Grant the roles."], "isRetryable": False}
-    readable = bi.to_readable(instance_body("i", state="ProtectionError", error=error))
-    assert readable["state"] == "error"
-    assert readable["error"]["code"] == "UserErrorMissingRequiredPermissions"
-    assert readable["error"]["recommended_action"] == ["Grant the roles."]
-    assert readable["server_id"] == SERVER_ID and readable["policy_name"] == "weekly"
-    assert readable["identity"] == "system_assigned"
+    instance = readable.to_readable(instance_body("i", state="ProtectionError", error=error))
+    assert instance["state"] == "error"
+    assert instance["error"]["code"] == "UserErrorMissingRequiredPermissions"
+    assert instance["error"]["recommended_action"] == ["Grant the roles."]
+    assert instance["server_id"] == SERVER_ID and instance["policy_name"] == "weekly"
+    assert instance["identity"] == "system_assigned"
 
 
 @pytest.mark.parametrize("error,expected", [
@@ -387,19 +139,19 @@ def test_to_readable_surfaces_the_protection_error():
     (None, False),
 ])
 def test_is_access_error(error, expected):
-    assert bi.is_access_error(error) is expected
+    assert validation.is_access_error(error) is expected
 
 
 def test_readable_error_takes_the_recommended_action_from_additional_info():
     error = {"code": "UserErrorMissingRequiredPermissions", "message": "m", "additionalInfo": [
         {"type": "UserFacingError", "info": {"recommendedAction": ["Grant the roles."]}}]}
-    assert bi.readable_error(error)["recommended_action"] == ["Grant the roles."]
+    assert arm.readable_error(error)["recommended_action"] == ["Grant the roles."]
 
 
 def test_error_from_exception_reads_the_lro_error_body():
     exc = http_error("UserErrorMissingRequiredPermissions", "missing", status=200,
                      details=[{"code": "Inner", "message": "m"}])
-    error = bi.error_from_exception(exc)
+    error = arm.error_from_exception(exc)
     assert error["code"] == "UserErrorMissingRequiredPermissions"
     assert error["details"][0]["code"] == "Inner"
     assert error["status_code"] == 200
@@ -408,8 +160,7 @@ def test_error_from_exception_reads_the_lro_error_body():
 # ------------------------------------------------------------------------------------------------- validation
 
 
-def test_validation_retries_while_access_is_propagating_then_passes():
-    clock = Clock()
+def test_validation_retries_while_access_is_propagating_then_passes(clock):
     errors = [{"code": "UserErrorMissingRequiredPermissions", "message": "m"}] * 3
     calls = []
 
@@ -417,22 +168,20 @@ def test_validation_retries_while_access_is_propagating_then_passes():
         calls.append(1)
         return errors.pop(0) if errors else None
 
-    outcome = bi.validate_until_ready(once, 60, sleep=clock.sleep, clock=clock)
+    outcome = validation.validate_until_ready(once, 60, sleep=clock.sleep, clock=clock)
     assert outcome["passed"] and outcome["attempts"] == 4
     assert clock.sleeps == [1.0, 1.5, 2.25]  # growing pauses, no fixed sleep
 
 
-def test_validation_stops_at_once_on_another_error():
-    clock = Clock()
-    outcome = bi.validate_until_ready(lambda: {"code": "UserErrorInvalidPolicy", "message": "m"}, 60,
+def test_validation_stops_at_once_on_another_error(clock):
+    outcome = validation.validate_until_ready(lambda: {"code": "UserErrorInvalidPolicy", "message": "m"}, 60,
                                       sleep=clock.sleep, clock=clock)
     assert not outcome["passed"] and not outcome["access"] and outcome["attempts"] == 1 and clock.sleeps == []
 
 
-def test_validation_gives_up_after_validation_timeout():
-    clock = Clock()
-    outcome = bi.validate_until_ready(lambda: {"code": "UserErrorMissingRequiredPermissions", "message": "m"}, 10,
-                                      sleep=clock.sleep, clock=clock)
+def test_validation_gives_up_after_validation_timeout(clock):
+    outcome = validation.validate_until_ready(lambda: {"code": "UserErrorMissingRequiredPermissions", "message": "m"},
+                                              10, sleep=clock.sleep, clock=clock)
     assert outcome["timed_out"] and outcome["access"] and not outcome["passed"]
     assert clock.now <= 10.0 + 1e-9 and outcome["attempts"] > 3
 
@@ -444,7 +193,7 @@ def test_check_mode_predicts_and_writes_nothing():
     fake = Fake()
     changed, after, diff, extra, warnings = present(fake, check_mode=True)
     assert changed and fake.writes() == []
-    assert after["name"] == pgflex.instance_name(SERVER_ID)
+    assert after["name"] == PGFLEX.instance_name(SERVER_ID)
     assert after["state"] == "present" and after["protection_status"] == "ProtectionConfigured"
     assert after["policy_id"] == POLICY_ID and after["identity"] == "system_assigned"
     assert diff["before"] == {} and diff["after"]["server_id"] == SERVER_ID
@@ -469,7 +218,7 @@ def test_create_validates_puts_and_waits_for_protection_configured():
     kinds = [c[0] for c in fake.writes()]
     assert kinds == ["validate", "put"]
     put = fake.writes()[1]
-    assert put[1] == pgflex.instance_name(SERVER_ID)
+    assert put[1] == PGFLEX.instance_name(SERVER_ID)
     assert put[2]["properties"]["policyInfo"]["policyId"] == POLICY_ID
     assert fake.writes()[0][1] == {"backupInstance": put[2]["properties"]}
     assert changed and after["state"] == "present" and after["current_protection_state"] == "ProtectionConfigured"
@@ -494,7 +243,7 @@ def test_missing_access_fails_after_validation_timeout_with_missing_roles_and_ta
     fake = Fake()
     fake.validation_errors = [http_error("UserErrorMissingRequiredPermissions", "Appropriate permissions to "
                                          "perform the operation is missing.", status=200)] * 100
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake, api=make_api(fake, assignments=[]), validation_timeout=5)
     text = str(err.value)
     assert "Appropriate permissions" in text and "Reader" in text and "Long Term Retention" in text
@@ -506,7 +255,7 @@ def test_missing_access_fails_after_validation_timeout_with_missing_roles_and_ta
 def test_assigned_but_not_effective_roles_say_so():
     fake = Fake()
     fake.validation_errors = [http_error("UserErrorMissingRequiredPermissions", "missing", status=200)] * 100
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake, validation_timeout=3)
     assert "not effective yet" in str(err.value)
 
@@ -514,7 +263,7 @@ def test_assigned_but_not_effective_roles_say_so():
 def test_a_non_access_validation_error_fails_at_once():
     fake = Fake()
     fake.validation_errors = [http_error("UserErrorDatasourceAlreadyProtected", "already protected", status=200)]
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake)
     assert "already protected" in str(err.value)
     assert [c[0] for c in fake.writes()] == ["validate"]
@@ -529,7 +278,7 @@ def test_caller_forbidden_on_validate_is_raised_not_retried():
 
 def test_region_mismatch_fails_before_any_write_naming_both_regions():
     fake = Fake(vault=vault_body(location="westeurope"))
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake)
     assert "eastus" in str(err.value) and "westeurope" in str(err.value)
     assert fake.writes() == []
@@ -537,14 +286,14 @@ def test_region_mismatch_fails_before_any_write_naming_both_regions():
 
 def test_missing_server_policy_and_wrong_datasource_policy_fail_before_writes():
     fake = Fake()
-    with pytest.raises(bi.InstanceInputError, match="does not exist"):
+    with pytest.raises(InputError, match="does not exist"):
         present(fake, api=make_api(fake, servers={}))
-    with pytest.raises(bi.InstanceInputError, match="Backup policy 'nope' does not exist"):
+    with pytest.raises(InputError, match="Backup policy 'nope' does not exist"):
         present(fake, policy_name="nope")
     fake = Fake(policies=[policy_body("disks", datasource="Microsoft.Compute/disks")])
-    with pytest.raises(bi.InstanceInputError, match="not for PostgreSQL Flexible Server"):
+    with pytest.raises(InputError, match="not for PostgreSQL Flexible Server"):
         present(fake, policy_name="disks")
-    with pytest.raises(bi.InstanceInputError, match="not a policy of Backup vault"):
+    with pytest.raises(InputError, match="not a policy of Backup vault"):
         present(fake, policy_name=None, policy_id=POLICY_ID.replace("bv1", "other"))
     assert fake.writes() == []
 
@@ -552,7 +301,7 @@ def test_missing_server_policy_and_wrong_datasource_policy_fail_before_writes():
 def test_missing_vault_fails():
     fake = Fake()
     fake.vault = None
-    with pytest.raises(bi.InstanceInputError, match="does not exist"):
+    with pytest.raises(InputError, match="does not exist"):
         present(fake)
 
 
@@ -561,7 +310,7 @@ def test_oversized_server_warns_by_default_and_fails_on_request():
     api = make_api(fake, servers={SERVER_ID.lower(): server_body(size=2048)})
     changed, after, diff, extra, warnings = present(fake, check_mode=True, api=api)
     assert changed and any("2048 GB" in w for w in warnings)
-    with pytest.raises(bi.InstanceInputError, match="on_unsupported_size=fail"):
+    with pytest.raises(InputError, match="on_unsupported_size=fail"):
         present(fake, api=api, on_unsupported_size="fail")
     assert fake.writes() == []
 
@@ -569,7 +318,7 @@ def test_oversized_server_warns_by_default_and_fails_on_request():
 def test_vault_with_only_a_user_assigned_identity_needs_it_named():
     identity = {"type": "UserAssigned", "userAssignedIdentities": {UAI_ID: {"principalId": UAI_PID}}}
     fake = Fake(vault=vault_body(identity=identity))
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake)
     assert UAI_ID in str(err.value) and "identity" in str(err.value)
     grants = [assignment(READER, SERVER_RG, UAI_PID), assignment(LTR, SERVER_ID, UAI_PID)]
@@ -583,10 +332,10 @@ def test_vault_with_only_a_user_assigned_identity_needs_it_named():
 
 def test_identity_not_on_the_vault_fails():
     fake = Fake()
-    with pytest.raises(bi.InstanceInputError, match="is not an identity of Backup vault"):
+    with pytest.raises(InputError, match="is not an identity of Backup vault"):
         present(fake, identity=UAI_ID)
     fake = Fake(vault=vault_body(identity={"type": "None"}))
-    with pytest.raises(bi.InstanceInputError, match="no managed identity"):
+    with pytest.raises(InputError, match="no managed identity"):
         present(fake)
 
 
@@ -607,7 +356,7 @@ def test_protection_error_fails_with_the_service_details():
     fake.after_put = "ProtectionError"
     fake.after_put_error = {"code": "UserErrorServerNotReachable", "message": "The server cannot be reached.",
                             "recommendedAction": ["Allow trusted Microsoft services."]}
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake)
     text = str(err.value)
     assert "UserErrorServerNotReachable" in text and "Allow trusted Microsoft services." in text
@@ -616,7 +365,7 @@ def test_protection_error_fails_with_the_service_details():
 
 def test_an_instance_in_error_is_configured_again_without_validate_for_backup():
     # validateForBackup refuses a server that already has an instance: the PUT itself is what validates again.
-    name = pgflex.instance_name(SERVER_ID)
+    name = PGFLEX.instance_name(SERVER_ID)
     fake = Fake(instances=[instance_body(name, state="ProtectionError", error={"code": "X", "message": "y"})])
     changed, after, diff, extra, warnings = present(fake, check_mode=True)
     assert changed and fake.writes() == [] and after["state"] == "present" and after["error"] is None
@@ -626,7 +375,7 @@ def test_an_instance_in_error_is_configured_again_without_validate_for_backup():
 
 
 def test_reconfiguring_retries_while_access_propagates():
-    name = pgflex.instance_name(SERVER_ID)
+    name = PGFLEX.instance_name(SERVER_ID)
     denied = {"code": "UserErrorMissingRequiredPermissions", "message": "Appropriate permissions are missing."}
     fake = Fake(instances=[instance_body(name, state="ProtectionError", error=denied)])
     fake.after_puts = [("ProtectionError", denied), ("ProtectionError", denied)]
@@ -636,18 +385,18 @@ def test_reconfiguring_retries_while_access_propagates():
 
 
 def test_reconfiguring_gives_up_with_the_fix_or_fails_at_once_on_other_errors():
-    name = pgflex.instance_name(SERVER_ID)
+    name = PGFLEX.instance_name(SERVER_ID)
     denied = {"code": "UserErrorMissingRequiredPermissions", "message": "Appropriate permissions are missing."}
     fake = Fake(instances=[instance_body(name, state="ProtectionError", error=denied)])
     fake.after_put, fake.after_put_error = "ProtectionError", denied
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake, api=make_api(fake, assignments=[]), validation_timeout=4)
     assert "kept ending in ProtectionError" in str(err.value) and "stays in ProtectionError" in str(err.value)
     assert len(err.value.extra["missing_roles"]) == 2 and err.value.extra["backup_instance"]["state"] == "error"
     other = {"code": "UserErrorServerNotReachable", "message": "Cannot reach the server."}
     fake = Fake(instances=[instance_body(name, state="ProtectionError", error=other)])
     fake.after_put, fake.after_put_error = "ProtectionError", other
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         present(fake)
     assert "Cannot reach the server." in str(err.value) and len(fake.writes()) == 1
 
@@ -672,13 +421,13 @@ def test_policy_change_is_an_in_place_update_without_validation():
 
 def test_named_instance_of_another_server_cannot_change_server():
     fake = Fake(instances=[instance_body("mine", server_id=OTHER_SERVER_ID)])
-    with pytest.raises(bi.InstanceInputError, match="server of an instance cannot change"):
+    with pytest.raises(InputError, match="server of an instance cannot change"):
         present(fake, name="mine")
 
 
 def test_a_server_is_protected_once_per_vault():
     fake = Fake(instances=[instance_body("existing")])
-    with pytest.raises(bi.InstanceInputError, match="already protected"):
+    with pytest.raises(InputError, match="already protected"):
         present(fake, name="another")
     assert fake.writes() == []
 
@@ -698,11 +447,11 @@ def test_stop_suspend_and_resume(start, state, calls):
     changed, after, diff, extra, warnings = present(fake, state=state)
     assert [c[0] for c in fake.writes()] == calls
     assert changed is bool(calls) and after["state"] == state
-    assert diff["before"]["state"] == bi.LIFECYCLE[start.lower()]
+    assert diff["before"]["state"] == readable.LIFECYCLE[start.lower()]
 
 
 def test_stopping_a_server_that_is_not_protected_fails():
-    with pytest.raises(bi.InstanceInputError, match="has no backup instance"):
+    with pytest.raises(InputError, match="has no backup instance"):
         present(Fake(), state="stopped")
 
 
@@ -712,19 +461,19 @@ def test_stopping_a_server_that_is_not_protected_fails():
 def test_absent_deletes_and_says_soft_delete_keeps_it():
     fake = Fake(instances=[instance_body("i1")])
     api = make_api(fake)
-    changed, diff, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, True)
+    changed, dummy, diff, dummy2, extra = state.ensure_absent(api, params(state="absent"), SERVER_ID, True)
     assert changed and fake.writes() == [] and extra["soft_deleted"] and "14 days" in extra["note"]
     clock = Clock()
-    changed, diff, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, False, sleep=clock.sleep,
-                                            clock=clock)
+    changed, dummy, diff, dummy2, extra = state.ensure_absent(api, params(state="absent"), SERVER_ID, False,
+                                                           sleep=clock.sleep, clock=clock)
     assert changed and [c[0] for c in fake.writes()] == ["delete"] and diff["after"] == {}
-    changed, diff, extra = bi.ensure_absent(api, params(state="absent"), SERVER_ID, False)
+    changed, dummy, diff, dummy2, extra = state.ensure_absent(api, params(state="absent"), SERVER_ID, False)
     assert not changed
 
 
 def test_absent_without_soft_delete():
     fake = Fake(vault=vault_body(soft_delete="Off"), instances=[instance_body("i1")])
-    changed, diff, extra = bi.ensure_absent(make_api(fake), params(state="absent"), SERVER_ID, False)
+    changed, dummy, diff, dummy2, extra = state.ensure_absent(make_api(fake), params(state="absent"), SERVER_ID, False)
     assert changed and not extra["soft_deleted"] and "note" not in extra
 
 
@@ -751,7 +500,7 @@ def ondemand(fake, check_mode=False, **overrides):
     base = {"backup_instance_name": None, "retention_tag": "Default", "rule_name": None, "wait": False,
             "wait_timeout": 60}
     base.update(overrides)
-    return bi.ondemand_backup(make_api(fake), base, SERVER_ID, check_mode, warnings.append, sleep=clock.sleep,
+    return ondemand_backup(make_api(fake), base, SERVER_ID, check_mode, warnings.append, sleep=clock.sleep,
                               clock=clock)
 
 
@@ -779,7 +528,7 @@ def test_ondemand_failed_job_fails_with_its_error():
     fake.adhoc_job = job_body("j2", script=[{"status": "Failed", "errorDetails": [
         {"code": "UserErrorPgServerStopped", "message": "The server is stopped.",
          "recommendedAction": ["Start the server."]}]}])
-    with pytest.raises(bi.InstanceInputError) as err:
+    with pytest.raises(InputError) as err:
         ondemand(fake, wait=True)
     text = str(err.value)
     assert "UserErrorPgServerStopped" in text and "Start the server." in text
@@ -788,12 +537,12 @@ def test_ondemand_failed_job_fails_with_its_error():
 
 def test_ondemand_refuses_unknown_tags_and_unprotected_servers():
     fake = Fake(instances=[instance_body("i1")])
-    with pytest.raises(bi.InstanceInputError, match="Default, Weekly"):
+    with pytest.raises(InputError, match="Default, Weekly"):
         ondemand(fake, retention_tag="Yearly")
     fake = Fake(instances=[instance_body("i1", state="BackupSchedulesSuspended")])
-    with pytest.raises(bi.InstanceInputError, match="suspended"):
+    with pytest.raises(InputError, match="suspended"):
         ondemand(fake)
-    with pytest.raises(bi.InstanceInputError, match="no backup instance"):
+    with pytest.raises(InputError, match="no backup instance"):
         ondemand(Fake())
     assert fake.writes() == []
 
@@ -813,7 +562,7 @@ def test_info_reports_last_backup_and_recovery_points():
                                errors=[{"code": "E", "message": "m"}])],
                 points={"i1": points})
     base = {"name": None, "include_jobs": True, "include_recovery_points": True, "list_recovery_points": True}
-    found = bi.instances_info(make_api(fake), base, SERVER_ID)
+    found = info.instances_info(make_api(fake), base, SERVER_ID, PGFLEX)
     assert [i["name"] for i in found] == ["i1"]
     item = found[0]
     assert item["recovery_point_count"] == 2 and item["recovery_points_by_tag"] == {"Default": 1, "Weekly": 1}
@@ -821,7 +570,7 @@ def test_info_reports_last_backup_and_recovery_points():
     assert item["last_backup"]["operation"] == "scheduled" and item["last_backup"]["error_code"] == "E"
     assert item["last_successful_backup_time"] == "2026-01-08T00:05:00Z"
     assert item["recovery_points"][0]["recovery_point_id"] == "rp2"
-    by_policy = bi.instances_info(make_api(fake), base, None, POLICY2_ID)
+    by_policy = info.instances_info(make_api(fake), base, None, PGFLEX, POLICY2_ID)
     assert [i["name"] for i in by_policy] == ["i2"] and by_policy[0]["recovery_point_count"] == 0
 
 
@@ -835,7 +584,7 @@ def test_identity_change_is_in_place_once_the_new_identity_holds_the_roles():
     identity = {"type": "SystemAssigned,UserAssigned", "principalId": SYSTEM_PID,
                 "userAssignedIdentities": {UAI_ID: {"principalId": UAI_PID}}}
     fake = Fake(vault=vault_body(identity=identity), instances=[instance_body("i1")])
-    with pytest.raises(bi.InstanceInputError, match="lacks"):
+    with pytest.raises(InputError, match="lacks"):
         present(fake, identity=UAI_ID)  # the UAI holds no role yet
     assert fake.writes() == []
     grants = GRANTED + [assignment(READER, SERVER_RG, UAI_PID), assignment(LTR, SERVER_ID, UAI_PID)]
