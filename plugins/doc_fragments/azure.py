@@ -100,7 +100,7 @@ notes:
   - Authentication options and environment variables are those of azure.azcollection, so AWX and Automation
     Platform "Microsoft Azure Resource Manager" credentials work unchanged.
   - Set them once for a play with C(module_defaults) and the action group C(group/azbackup.dataprotection.azure).
-  - In every module that waits, C(wait_timeout=0) means "do not wait": the module returns once Azure has accepted
+  - In every module that waits, C(wait_timeout=0) means "do not wait" - the module returns once Azure has accepted
     the request and the operation goes on in Azure. Checks that decide whether a change may be made (such as
     validateForBackup) still run to their end, bounded by 600 seconds then.
 """
