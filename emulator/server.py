@@ -426,7 +426,8 @@ def serve(settings):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    for name, text in env_files(base_url, state_dir).items():
+    # env.sh last: waiting for it (the readiness signal of the contract) means every env file is there.
+    for name, text in sorted(env_files(base_url, state_dir).items(), key=lambda item: item[0] == "env.sh"):
         _write_atomic(state_dir / name, text)
     print(f"emulator: listening on {base_url} (state in {state_dir})", file=sys.stderr, flush=True)
     try:
