@@ -363,34 +363,19 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def env_files(base_url, state_dir):
-    """The contents of each principal's env file (shell ``export`` lines)."""
+    """The contents of each principal's and user's env file (shell ``export`` lines)."""
+    common = {"AZURE_CLOUD_ENVIRONMENT": base_url, "AZURE_SUBSCRIPTION_ID": seed.SUBSCRIPTION_ID,
+              "REQUESTS_CA_BUNDLE": str(Path(state_dir).resolve() / "ca-bundle.pem"), "EMULATOR_URL": base_url}
+    credentials = [(principal, {"AZURE_CLIENT_ID": principal["clientId"], "AZURE_SECRET": principal["secret"],
+                                "AZURE_TENANT": seed.TENANT_ID}) for principal in seed.PRINCIPALS]
+    # What AWX's "Microsoft Azure Resource Manager" credential injects for a user name and password: no tenant.
+    credentials += [(user, {"AZURE_AD_USER": user["userPrincipalName"], "AZURE_PASSWORD": user["password"]})
+                    for user in seed.USERS]
     files = {}
-    for principal in seed.PRINCIPALS:
-        values = {
-            "AZURE_CLOUD_ENVIRONMENT": base_url,
-            "AZURE_CLIENT_ID": principal["clientId"],
-            "AZURE_SECRET": principal["secret"],
-            "AZURE_TENANT": seed.TENANT_ID,
-            "AZURE_SUBSCRIPTION_ID": seed.SUBSCRIPTION_ID,
-            "REQUESTS_CA_BUNDLE": str(Path(state_dir).resolve() / "ca-bundle.pem"),
-            "EMULATOR_URL": base_url,
-        }
-        lines = [f"# {principal['name']}: {principal['description']}"]
-        lines += [f"export {name}='{value}'" for name, value in values.items()]
-        files[principal["env_file"]] = "\n".join(lines) + "\n"
-    for user in seed.USERS:
-        # What AWX's "Microsoft Azure Resource Manager" credential injects for a user name and password: no tenant.
-        values = {
-            "AZURE_CLOUD_ENVIRONMENT": base_url,
-            "AZURE_AD_USER": user["userPrincipalName"],
-            "AZURE_PASSWORD": user["password"],
-            "AZURE_SUBSCRIPTION_ID": seed.SUBSCRIPTION_ID,
-            "REQUESTS_CA_BUNDLE": str(Path(state_dir).resolve() / "ca-bundle.pem"),
-            "EMULATOR_URL": base_url,
-        }
-        lines = [f"# {user['name']}: {user['description']}"]
-        lines += [f"export {name}='{value}'" for name, value in values.items()]
-        files[user["env_file"]] = "\n".join(lines) + "\n"
+    for owner, values in credentials:
+        lines = [f"# {owner['name']}: {owner['description']}"]
+        lines += [f"export {name}='{value}'" for name, value in dict(common, **values).items()]
+        files[owner["env_file"]] = "\n".join(lines) + "\n"
     return files
 
 
