@@ -364,8 +364,8 @@ class _QuietHandler(WSGIRequestHandler):
 
 def env_files(base_url, state_dir):
     """The contents of each principal's and user's env file (shell ``export`` lines)."""
-    common = {"AZURE_CLOUD_ENVIRONMENT": base_url, "AZURE_SUBSCRIPTION_ID": seed.SUBSCRIPTION_ID,
-              "REQUESTS_CA_BUNDLE": str(Path(state_dir).resolve() / "ca-bundle.pem"), "EMULATOR_URL": base_url}
+    after = {"AZURE_SUBSCRIPTION_ID": seed.SUBSCRIPTION_ID,
+             "REQUESTS_CA_BUNDLE": str(Path(state_dir).resolve() / "ca-bundle.pem"), "EMULATOR_URL": base_url}
     credentials = [(principal, {"AZURE_CLIENT_ID": principal["clientId"], "AZURE_SECRET": principal["secret"],
                                 "AZURE_TENANT": seed.TENANT_ID}) for principal in seed.PRINCIPALS]
     # What AWX's "Microsoft Azure Resource Manager" credential injects for a user name and password: no tenant.
@@ -374,7 +374,8 @@ def env_files(base_url, state_dir):
     files = {}
     for owner, values in credentials:
         lines = [f"# {owner['name']}: {owner['description']}"]
-        lines += [f"export {name}='{value}'" for name, value in dict(common, **values).items()]
+        values = dict({"AZURE_CLOUD_ENVIRONMENT": base_url}, **values, **after)
+        lines += [f"export {name}='{value}'" for name, value in values.items()]
         files[owner["env_file"]] = "\n".join(lines) + "\n"
     return files
 
