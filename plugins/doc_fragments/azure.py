@@ -10,8 +10,8 @@ options:
     description:
       - Where the credentials come from.
       - V(auto) uses the first that is complete (a service principal, or O(ad_user) and O(password)) of module
-        options, environment variables, a profile of the
-        credential file C(~/.azure/credentials), and the Azure CLI's login.
+        options, environment variables, a profile of the credential file C(~/.azure/credentials), and the Azure
+        CLI's login.
       - V(env) uses the C(AZURE_*) environment variables, V(credential_file) the credential file, V(cli) the
         Azure CLI (C(az login)), V(msi) a managed identity, V(workload_identity) a federated token
         (C(AZURE_FEDERATED_TOKEN_FILE), as injected by Azure Workload Identity on Kubernetes).
@@ -100,7 +100,7 @@ notes:
   - Authentication options and environment variables are those of azure.azcollection, so AWX and Automation
     Platform "Microsoft Azure Resource Manager" credentials work unchanged.
   - Set them once for a play with C(module_defaults) and the action group C(group/azbackup.dataprotection.azure).
-  - In every module that waits, C(wait_timeout=0) means "do not wait" - the module returns once Azure has accepted
-    the request and the operation goes on in Azure. Checks that decide whether a change may be made (such as
+  - In every module that waits, C(wait_timeout=0) means do not wait. The module returns once Azure has accepted
+    the request, and the operation goes on in Azure. Checks that decide whether a change may be made (such as
     validateForBackup) still run to their end, bounded by 600 seconds then.
 """

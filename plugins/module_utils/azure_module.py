@@ -65,7 +65,6 @@ CONNECTION_TIMEOUT = 10
 READ_TIMEOUT = 120
 
 
-
 class BoundedRetryPolicy(RetryPolicy):
     """azure-core's retry policy, with a ceiling on the pause a Retry-After header may ask for."""
 

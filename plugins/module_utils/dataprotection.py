@@ -153,7 +153,6 @@ class DataProtectionApi:
         return [as_dict(item) for item in items]
 
 
-
 def vault_identities(vault):
     """(system principal id or None, {user-assigned identity id: principal id or None}) of a vault body."""
     identity = (vault or {}).get("identity") or {}
@@ -162,7 +161,6 @@ def vault_identities(vault):
     assigned = identity.get("userAssignedIdentities") or {}
     users = dict((key, (value or {}).get("principalId")) for key, value in assigned.items())
     return system, users
-
 
 
 def assignment_lister(authorization_client):

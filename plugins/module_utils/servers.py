@@ -41,8 +41,8 @@ def to_readable(body, datasource):
 
 def _group_key(server_id):
     parts = arm.try_parse(server_id)
-    return arm.normalize_id("/subscriptions/{0}/resourceGroups/{1}".format(parts["subscription_id"],
-                                                                            parts["resource_group"]))
+    return arm.normalize_id("/subscriptions/{0}/resourceGroups/{1}".format(
+        parts["subscription_id"], parts["resource_group"]))
 
 
 def lookup(datasource, read, list_group, server_ids, location=None):

@@ -92,6 +92,6 @@ def check_server(api, vault, server_id, size_action, datasource):
     if problem:
         if size_action == "fail":
             raise InputError(problem + " Nothing was written (on_unsupported_size=fail).",
-                                     storage_size_gb=datasource.storage_size_gb(server))
+                             storage_size_gb=datasource.storage_size_gb(server))
         warnings.append(problem + " Set on_unsupported_size=fail to refuse such servers.")
     return server, warnings

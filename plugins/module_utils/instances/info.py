@@ -59,8 +59,8 @@ def instances_info(api, params, server_id, datasource, policy_id=None):
     if server_id:
         bodies = find_for_server(bodies, server_id)
     if policy_id:
-        bodies = [body for body in bodies if arm.same_id((arm.properties(body).get("policyInfo") or {}).get("policyId"),
-                                                             policy_id)]
+        bodies = [body for body in bodies
+                  if arm.same_id((arm.properties(body).get("policyInfo") or {}).get("policyId"), policy_id)]
     all_jobs = jobs.select(api.jobs(), {}) if bodies and params.get("include_jobs", True) else []
     result = []
     for body in sorted(bodies, key=lambda item: item.get("name") or ""):

@@ -56,7 +56,7 @@ def ondemand_backup(api, params, server_id, check_mode, warn, sleep=time.sleep, 
             tag = jobs.resolve_retention_tag(tag, datasource.policy_retention_tags(policy))
         except jobs.JobInputError as exc:
             raise InputError(str(exc) + " (policy {0})".format(instance["policy_name"]),
-                                     backup_instance=instance) from None
+                             backup_instance=instance) from None
     trigger = {"backup_instance_name": instance["name"], "server_id": instance["server_id"], "rule_name": rule_name,
                "retention_tag": tag, "policy_name": instance["policy_name"]}
     result = {"backup_instance": instance, "trigger": trigger, "job_id": None, "job": None}
@@ -80,8 +80,7 @@ def ondemand_backup(api, params, server_id, check_mode, warn, sleep=time.sleep, 
                                    "backup job {0} to finish".format(job_id), sleep=sleep, clock=clock)
     result["job"] = job
     if job is None:
-        raise InputError("Backup job {0} could not be found after it was triggered.".format(job_id),
-                                 **result)
+        raise InputError("Backup job {0} could not be found after it was triggered.".format(job_id), **result)
     if not job["succeeded"]:
         raise InputError(jobs.failure_message(job, "On-demand backup job"), **result)
     return result

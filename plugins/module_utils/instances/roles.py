@@ -15,7 +15,7 @@ def role_plan(api, principal_id, server_id):
     None when the caller may not read role assignments (the plan is then unknown, not empty).
     """
     required = role_assignments.required_assignments(datasources.of_resource(server_id), principal_id, [server_id],
-                                                    "backup", "resource")
+                                                     "backup", "resource")
     listed = api.assignments(principal_id, [item["scope"] for item in required])
     if listed is None:
         return None

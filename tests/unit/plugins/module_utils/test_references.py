@@ -35,7 +35,7 @@ def test_bad_vault_references(params, message):
 
 def test_servers_by_name_and_by_id():
     by_name = references.server_references({"server_name": ["pg1", "pg2"], "server_resource_group": "rg-pg"}, SUB,
-                                                PGFLEX)
+                                           PGFLEX)
     assert by_name == [SERVER_ID, SERVER_ID.replace("pg1", "pg2")]
     assert references.server_references({"server_id": SERVER_ID + "/"}, SUB, PGFLEX) == [SERVER_ID]
 

@@ -66,7 +66,7 @@ def present(fake, check_mode=False, api=None, clock=None, **overrides):
     clock = clock or Clock()
     warnings = []
     result = state.ensure_present(api or make_api(fake), params(**overrides), SERVER_ID, check_mode, warnings.append,
-                               sleep=clock.sleep, clock=clock)
+                                  sleep=clock.sleep, clock=clock)
     return result.changed, result.resource, result.diff, result.extra, warnings
 
 
@@ -175,7 +175,7 @@ def test_validation_retries_while_access_is_propagating_then_passes(clock):
 
 def test_validation_stops_at_once_on_another_error(clock):
     outcome = validation.validate_until_ready(lambda: {"code": "UserErrorInvalidPolicy", "message": "m"}, 60,
-                                      sleep=clock.sleep, clock=clock)
+                                              sleep=clock.sleep, clock=clock)
     assert not outcome["passed"] and not outcome["access"] and outcome["attempts"] == 1 and clock.sleeps == []
 
 
@@ -465,7 +465,7 @@ def test_absent_deletes_and_says_soft_delete_keeps_it():
     assert changed and fake.writes() == [] and extra["soft_deleted"] and "14 days" in extra["note"]
     clock = Clock()
     changed, dummy, diff, dummy2, extra = state.ensure_absent(api, params(state="absent"), SERVER_ID, False,
-                                                           sleep=clock.sleep, clock=clock)
+                                                              sleep=clock.sleep, clock=clock)
     assert changed and [c[0] for c in fake.writes()] == ["delete"] and diff["after"] == {}
     changed, dummy, diff, dummy2, extra = state.ensure_absent(api, params(state="absent"), SERVER_ID, False)
     assert not changed
@@ -501,7 +501,7 @@ def ondemand(fake, check_mode=False, **overrides):
             "wait_timeout": 60}
     base.update(overrides)
     return ondemand_backup(make_api(fake), base, SERVER_ID, check_mode, warnings.append, sleep=clock.sleep,
-                              clock=clock)
+                           clock=clock)
 
 
 def test_ondemand_check_mode_reports_the_trigger():
