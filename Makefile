@@ -20,9 +20,10 @@ TARGET ?=
 ARGS ?=
 
 # Steps of `make test`, in order. Each one records its counts under tests/output/results/.
-TEST_STEPS := ruff sanity units integration lint
+TEST_STEPS := ruff sanity units integration awx lint docs-lint galaxy
 
-.PHONY: help venv system test ruff format sanity units integration lint demo bench ee build docs clean distclean
+.PHONY: help venv system test ruff format sanity units integration awx lint docs-lint galaxy demo bench ee build docs \
+	docs-site clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,7 +39,7 @@ $(VENV_STAMP): requirements.txt requirements-dev.txt scripts/make-venv.sh script
 system: ## Install the missing Debian packages only (python3-venv, git, shellcheck, postgresql, nodejs, npm)
 	scripts/bootstrap-system.sh
 
-test: venv ## Run every step (ruff, sanity, units, integration, lint), then print "test: N passed, N failed"
+test: venv ## Run every step (ruff, sanity, units, integration, awx, lint, docs-lint, galaxy), then "test: N passed, N failed"
 	@$(PY) scripts/results.py reset
 	@rc=0; \
 	for step in $(TEST_STEPS); do \
@@ -67,8 +68,17 @@ units: venv ## pytest over tests/unit and tests/emulator
 integration: venv ## ansible-test integration against the emulator (TARGET=name for one target)
 	scripts/run-integration.sh $(TARGET) $(if $(ARGS),-- $(ARGS))
 
+awx: venv ## The playbooks and the inventory run as AWX runs them (ansible-runner, injected credentials) on the emulator
+	scripts/run-awx.sh $(ARGS)
+
 lint: venv ## ansible-lint, production profile
 	scripts/run-lint.sh $(ARGS)
+
+docs-lint: venv ## antsibull-docs lint-collection-docs --plugin-docs and antsibull-changelog lint
+	scripts/run-docs-lint.sh
+
+galaxy: venv ## Build the tarball, check its file list, run galaxy-importer on it (offline; no error, no warning)
+	scripts/run-galaxy.sh
 
 demo: venv ## On the emulator: protect seeded servers, rerun in check mode, back them up now (scripts/demo.sh)
 	scripts/demo.sh $(ARGS)
@@ -91,13 +101,17 @@ build: venv ## Build the collection tarball into .tmp/dist
 	@mkdir -p $(DIST_DIR)
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(DIST_DIR) .
 
-docs: venv ## Show the documentation of every module (checks that it renders)
+docs: venv ## Show the documentation of every module and the inventory plugin (checks that it renders)
 	@scripts/sync-collection.sh
 	@modules=$$(find plugins/modules -name '*.py' ! -name '__init__.py' -printf '%f\n' 2>/dev/null | sed 's/\.py$$//' | sort); \
 	if [ -z "$$modules" ]; then echo "no modules yet"; exit 0; fi; \
 	for m in $$modules; do \
 	  ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_ROOT) $(VENV)/bin/ansible-doc -t module azbackup.dataprotection.$$m; \
-	done
+	done; \
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_ROOT) $(VENV)/bin/ansible-doc -t inventory azbackup.dataprotection.pgflex_servers
+
+docs-site: venv ## HTML documentation site (modules, inventory plugin, role, guides) with antsibull-docs and Sphinx
+	scripts/docs-site.sh
 
 clean: ## Remove .tmp, tests/output and caches (keeps .venv)
 	rm -rf .tmp tests/output .pytest_cache .ruff_cache .ansible collections

@@ -28,7 +28,7 @@ def parse_args(argv):
     serve = commands.add_parser("serve", help="serve HTTPS on 127.0.0.1 until SIGTERM/SIGINT")
     serve.add_argument("--port", type=_non_negative_int, required=True, help="TCP port; 0 picks a free one")
     serve.add_argument("--state-dir", type=Path, required=True,
-                       help="where to write ca.pem, ca-bundle.pem, env.sh, env-no-rbac.sh, env-reader.sh")
+                       help="where to write ca.pem, ca-bundle.pem, env.sh, env-no-rbac.sh, env-reader.sh, env-user.sh")
     serve.add_argument("--latency-ms", type=_non_negative_int, default=0, help="delay added to every ARM request")
     serve.add_argument("--lro-seconds", type=_non_negative_float, default=1.0,
                        help="real seconds a long-running operation takes (default 1.0; 0 completes at once)")

@@ -258,6 +258,9 @@ def seed_document(settings):
         "principals": [{"name": item["name"], "clientId": item["clientId"], "objectId": item["objectId"],
                         "secret": item["secret"], "envFile": item["env_file"], "description": item["description"],
                         "roles": _roles_of(item["objectId"])} for item in seed.PRINCIPALS],
+        "users": [{"name": item["name"], "userPrincipalName": item["userPrincipalName"], "objectId": item["objectId"],
+                   "password": item["password"], "envFile": item["env_file"], "description": item["description"],
+                   "roles": _roles_of(item["objectId"])} for item in seed.USERS],
         "resourceGroups": [dict(item, id=f"/subscriptions/{item['subscriptionId']}/resourceGroups/{item['name']}")
                            for item in seed.RESOURCE_GROUPS],
         "postgresServers": [{

@@ -1,4 +1,4 @@
-"""Identity side of the emulator: cloud metadata, OpenID/OAuth2 (client credentials), tokens, principals.
+"""Identity side of the emulator: cloud metadata, OpenID/OAuth2 (client credentials, password), tokens, principals.
 
 Clients reach these endpoints exactly as they reach a sovereign cloud: ``/metadata/endpoints`` tells
 them the Resource Manager URL, the login endpoint and the token audience; MSAL (via azure-identity)
@@ -55,6 +55,10 @@ def seed_principals(store):
                                   "Microsoft.ManagedIdentity/userAssignedIdentities", identity["name"])
         add_principal(store, identity["principalId"], identity["name"], app_id=identity["clientId"],
                       kind="ManagedIdentity", resource_id=resource_id)
+    for user in seed.USERS:
+        add_principal(store, user["objectId"], user["name"], kind="User")
+        record = find_principal(store, user["objectId"])
+        record.update(principalType="User", userPrincipalName=user["userPrincipalName"], password=user["password"])
 
 
 def add_principal(store, object_id, display_name, app_id=None, secret=None, kind="ManagedIdentity",
@@ -77,6 +81,13 @@ def remove_principal(store, object_id):
 
 def find_principal(store, object_id):
     return store.table(PRINCIPALS_TABLE).get((object_id or "").lower())
+
+
+def _user_by_name(store, username):
+    for record in store.table(PRINCIPALS_TABLE).values():
+        if record["principalType"] == "User" and record["userPrincipalName"].lower() == (username or "").lower():
+            return record
+    return None
 
 
 def _principal_by_client_id(store, client_id):
@@ -107,15 +118,31 @@ class TokenIssuer:
     def _sign(self, signing_input):
         return _b64url(hmac.new(self._key, signing_input.encode(), hashlib.sha256).digest())
 
-    def mint(self, principal, audience, issuer):
+    def mint(self, principal, audience, issuer, client_id=None):
+        """An access token; ``client_id`` is the public client a user signed in through (user tokens only)."""
         now = int(time.time())
-        header = {"typ": "JWT", "alg": "HS256", "kid": "azbackup-emulator"}
         payload = {
             "aud": audience, "iss": issuer, "iat": now, "nbf": now, "exp": now + TOKEN_LIFETIME_SECONDS,
-            "aio": "emulator", "appid": principal["appId"], "appidacr": "1", "idp": issuer, "idtyp": "app",
+            "aio": "emulator", "appid": client_id or principal["appId"], "appidacr": "0" if client_id else "1",
+            "idp": issuer, "idtyp": "user" if client_id else "app",
             "oid": principal["objectId"], "rh": "emulator", "sub": principal["objectId"], "tid": seed.TENANT_ID,
             "uti": _b64url(uuid.uuid4().bytes), "ver": "1.0", "name": principal["displayName"],
         }
+        if client_id:
+            payload["upn"] = principal["userPrincipalName"]
+        return self._encode(payload)
+
+    def id_token(self, principal, client_id, issuer):
+        """The OpenID Connect id token of a user sign-in (MSAL builds its account from it)."""
+        now = int(time.time())
+        return self._encode({
+            "aud": client_id, "iss": issuer, "iat": now, "nbf": now, "exp": now + TOKEN_LIFETIME_SECONDS,
+            "oid": principal["objectId"], "sub": principal["objectId"], "tid": seed.TENANT_ID, "ver": "2.0",
+            "name": principal["displayName"], "preferred_username": principal["userPrincipalName"],
+        })
+
+    def _encode(self, payload):
+        header = {"typ": "JWT", "alg": "HS256", "kid": "azbackup-emulator"}
         signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(payload).encode())}"
         return f"{signing_input}.{self._sign(signing_input)}"
 
@@ -249,6 +276,7 @@ IDENTITY_MAP = Map([
     Rule("/adfs/oauth2/token", endpoint="token", methods=["POST"], defaults={"tenant": "adfs"}),
     Rule("/common/discovery/instance", endpoint="instance_discovery", methods=["GET"], defaults={"tenant": "common"}),
     Rule("/<tenant>/discovery/instance", endpoint="instance_discovery", methods=["GET"]),
+    Rule("/common/userrealm/<username>", endpoint="user_realm", methods=["GET"]),
     Rule("/<tenant>/v2.0/.well-known/openid-configuration", endpoint="openid", methods=["GET"]),
     Rule("/<tenant>/.well-known/openid-configuration", endpoint="openid", methods=["GET"]),
     Rule("/<tenant>/discovery/v2.0/keys", endpoint="keys", methods=["GET"]),
@@ -371,10 +399,12 @@ def _token(store, issuer, base_url, tenant, request):
     if not _tenant_known(tenant):
         return _tenant_not_found(tenant)
     params = _form(request)
+    if params.get("grant_type") == "password":
+        return _password_token(store, issuer, base_url, tenant, request, params)
     if params.get("grant_type") != "client_credentials":
         return _aad_error(400, "unsupported_grant_type", 70003,
                           f"The app requested an unsupported grant type '{params.get('grant_type')}'. "
-                          "The emulator supports the client credentials flow only.")
+                          "The emulator supports the client credentials and password flows only.")
     client_id = params.get("client_id", "")
     principal = _principal_by_client_id(store, client_id)
     if principal is None:
@@ -406,6 +436,42 @@ def _token(store, issuer, base_url, tenant, request):
     return _json(200, body)
 
 
+def _password_token(store, issuer, base_url, tenant, request, params):
+    """The resource-owner password grant of a seeded user, through any public client id."""
+    if tenant == "adfs":
+        return _aad_error(400, "unsupported_grant_type", 70003, "The emulator's AD FS endpoint signs in applications "
+                          "only (client credentials).")
+    user = _user_by_name(store, params.get("username"))
+    if user is None or not hmac.compare_digest(params.get("password") or "", user["password"]):
+        # Entra ID answers both cases alike, so that user names cannot be probed.
+        return _aad_error(400, "invalid_grant", 50126, "Error validating credentials due to invalid username or "
+                          "password.")
+    client_id = params.get("client_id")
+    if not client_id:
+        return _aad_error(400, "invalid_request", 900144, "The request body must contain the following parameter: "
+                          "'client_id'.")
+    scopes = (params.get("scope") or "").split()
+    audience = _audience_from(params)
+    if not audience:
+        return _aad_error(400, "invalid_scope", 70011, f"The provided value for the input parameter 'scope' is not "
+                          f"valid. The scope {params.get('scope', '')} is not valid.")
+    token_issuer = f"{base_url}/{seed.TENANT_ID}/"
+    body = {"token_type": "Bearer", "scope": " ".join(s for s in scopes if s not in ("openid", "profile",
+                                                                                     "offline_access")),
+            "expires_in": TOKEN_LIFETIME_SECONDS - 1, "ext_expires_in": TOKEN_LIFETIME_SECONDS - 1,
+            "access_token": issuer.mint(user, audience, token_issuer, client_id=client_id)}
+    if "openid" in scopes or "profile" in scopes:
+        body["id_token"] = issuer.id_token(user, client_id, f"{base_url}/{seed.TENANT_ID}/v2.0")
+        body["client_info"] = _b64url(json.dumps({"uid": user["objectId"], "utid": seed.TENANT_ID}).encode())
+    return _json(200, body)
+
+
+def _user_realm(base_url, username):
+    """Home realm discovery: every seeded domain is a managed (cloud-only) one, so MSAL uses the password grant."""
+    return {"ver": "1.0", "account_type": "Managed", "domain_name": username.rpartition("@")[2] or seed.TENANT_DOMAIN,
+            "cloud_instance_name": base_url.split("//", 1)[-1], "cloud_audience_urn": "urn:federation:MicrosoftOnline"}
+
+
 def handle_identity(store, issuer, base_url, request):
     """Answer an identity/metadata request, or return None when the path is not one of them."""
     adapter = IDENTITY_MAP.bind("emulator", path_info=request.path, url_scheme="https")
@@ -431,5 +497,7 @@ def handle_identity(store, issuer, base_url, request):
                                          "aliases": [base_url.split("//", 1)[-1]]}]})
     if endpoint == "keys":
         return _json(200, {"keys": []})
+    if endpoint == "user_realm":
+        return _json(200, _user_realm(base_url, values["username"]))
     with store.lock:
         return _token(store, issuer, base_url, tenant, request)

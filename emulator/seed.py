@@ -59,6 +59,19 @@ PRINCIPALS = [
     },
 ]
 
+# Users that sign in with a password (the resource-owner password grant, as AWX's "Microsoft Azure Resource
+# Manager" credential does with a user name and password). ``env_file`` is the file written for each.
+USERS = [
+    {
+        "name": "Backup Operator",
+        "userPrincipalName": f"backup.operator@{TENANT_DOMAIN}",
+        "objectId": "8b9c0d1e-2f3a-4b4c-9d5e-6f7a8b9c0d1e",
+        "password": "emulator-user-password",
+        "env_file": "env-user.sh",
+        "description": "User (password sign-in) with Owner on both subscriptions.",
+    },
+]
+
 RESOURCE_GROUPS = [
     {"subscriptionId": SUBSCRIPTION_ID, "name": "rg-pg-eastus", "location": "eastus"},
     {"subscriptionId": SUBSCRIPTION_ID, "name": "rg-pg-westeurope", "location": "westeurope"},
@@ -127,6 +140,8 @@ ROLE_ASSIGNMENTS = [
     (PRINCIPALS[1]["objectId"], CONTRIBUTOR_ROLE, _scope_sub(SUBSCRIPTION_ID)),
     (PRINCIPALS[1]["objectId"], CONTRIBUTOR_ROLE, _scope_sub(PARTNER_SUBSCRIPTION_ID)),
     (PRINCIPALS[2]["objectId"], READER_ROLE, _scope_sub(SUBSCRIPTION_ID)),
+    (USERS[0]["objectId"], OWNER_ROLE, _scope_sub(SUBSCRIPTION_ID)),
+    (USERS[0]["objectId"], OWNER_ROLE, _scope_sub(PARTNER_SUBSCRIPTION_ID)),
     # A user-assigned identity that already holds every role PostgreSQL vaulted backup and restore need.
     (USER_ASSIGNED_IDENTITIES[2]["principalId"], READER_ROLE, _scope_rg(SUBSCRIPTION_ID, "rg-pg-eastus")),
     (USER_ASSIGNED_IDENTITIES[2]["principalId"], PG_LTR_BACKUP_ROLE, _scope_rg(SUBSCRIPTION_ID, "rg-pg-eastus")),

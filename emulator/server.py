@@ -363,21 +363,20 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def env_files(base_url, state_dir):
-    """The contents of each principal's env file (shell ``export`` lines)."""
+    """The contents of each principal's and user's env file (shell ``export`` lines)."""
+    after = {"AZURE_SUBSCRIPTION_ID": seed.SUBSCRIPTION_ID,
+             "REQUESTS_CA_BUNDLE": str(Path(state_dir).resolve() / "ca-bundle.pem"), "EMULATOR_URL": base_url}
+    credentials = [(principal, {"AZURE_CLIENT_ID": principal["clientId"], "AZURE_SECRET": principal["secret"],
+                                "AZURE_TENANT": seed.TENANT_ID}) for principal in seed.PRINCIPALS]
+    # What AWX's "Microsoft Azure Resource Manager" credential injects for a user name and password: no tenant.
+    credentials += [(user, {"AZURE_AD_USER": user["userPrincipalName"], "AZURE_PASSWORD": user["password"]})
+                    for user in seed.USERS]
     files = {}
-    for principal in seed.PRINCIPALS:
-        values = {
-            "AZURE_CLOUD_ENVIRONMENT": base_url,
-            "AZURE_CLIENT_ID": principal["clientId"],
-            "AZURE_SECRET": principal["secret"],
-            "AZURE_TENANT": seed.TENANT_ID,
-            "AZURE_SUBSCRIPTION_ID": seed.SUBSCRIPTION_ID,
-            "REQUESTS_CA_BUNDLE": str(Path(state_dir).resolve() / "ca-bundle.pem"),
-            "EMULATOR_URL": base_url,
-        }
-        lines = [f"# {principal['name']}: {principal['description']}"]
+    for owner, values in credentials:
+        lines = [f"# {owner['name']}: {owner['description']}"]
+        values = dict({"AZURE_CLOUD_ENVIRONMENT": base_url}, **values, **after)
         lines += [f"export {name}='{value}'" for name, value in values.items()]
-        files[principal["env_file"]] = "\n".join(lines) + "\n"
+        files[owner["env_file"]] = "\n".join(lines) + "\n"
     return files
 
 
@@ -388,7 +387,7 @@ def _write_atomic(path, text):
 
 
 def _remove_env_files(state_dir):
-    for principal in seed.PRINCIPALS:
+    for principal in seed.PRINCIPALS + seed.USERS:
         try:
             (Path(state_dir) / principal["env_file"]).unlink()
         except FileNotFoundError:
@@ -427,7 +426,8 @@ def _serve(settings, state_dir, ssl_context):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    for name, text in env_files(base_url, state_dir).items():
+    # env.sh last: waiting for it (the readiness signal of the contract) means every env file is there.
+    for name, text in sorted(env_files(base_url, state_dir).items(), key=lambda item: item[0] == "env.sh"):
         _write_atomic(state_dir / name, text)
     print(f"emulator: listening on {base_url} (state in {state_dir})", file=sys.stderr, flush=True)
     try:

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "tests", "output", "results")
-ORDER = ("ruff", "sanity", "units", "integration", "lint")
+ORDER = ("ruff", "sanity", "units", "integration", "awx", "lint", "docs-lint", "galaxy")
 
 
 def write(step, passed, failed, skipped=0, note=""):

@@ -89,9 +89,11 @@ def add_assignment(store, scope, name, role_guid, principal_id, principal_type, 
 
 @registry.seeder(order=40)
 def seed_assignments(store):
+    users = {user["objectId"] for user in seed.USERS}
     for principal_id, role_guid, scope in seed.ROLE_ASSIGNMENTS:
         add_assignment(store, scope, seed.derived_guid("seed-assignment", scope, principal_id, role_guid), role_guid,
-                       principal_id, "ServicePrincipal", created_on=SEEDED_ON, created_monotonic=float("-inf"))
+                       principal_id, "User" if principal_id in users else "ServicePrincipal", created_on=SEEDED_ON,
+                       created_monotonic=float("-inf"))
 
 
 # ---------------------------------------------------------------------------------------- role definitions

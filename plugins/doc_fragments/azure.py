@@ -9,8 +9,9 @@ options:
   auth_source:
     description:
       - Where the credentials come from.
-      - V(auto) uses the first that is complete of module options, environment variables, a profile of the
-        credential file C(~/.azure/credentials), and the Azure CLI's login.
+      - V(auto) uses the first that is complete (a service principal, or O(ad_user) and O(password)) of module
+        options, environment variables, a profile of the credential file C(~/.azure/credentials), and the Azure
+        CLI's login.
       - V(env) uses the C(AZURE_*) environment variables, V(credential_file) the credential file, V(cli) the
         Azure CLI (C(az login)), V(msi) a managed identity, V(workload_identity) a federated token
         (C(AZURE_FEDERATED_TOKEN_FILE), as injected by Azure Workload Identity on Kubernetes).
@@ -42,6 +43,18 @@ options:
   tenant:
     description:
       - Directory (tenant) id. Can be set with E(AZURE_TENANT) or E(AZURE_TENANT_ID).
+    type: str
+  ad_user:
+    description:
+      - User principal name of an Entra ID user who signs in with O(password) (the resource-owner password flow),
+        used instead of a service principal. Can be set with E(AZURE_AD_USER), as AWX and Automation Platform
+        "Microsoft Azure Resource Manager" credentials with a user name and password set it.
+      - Signs in through O(client_id) when set, otherwise through the Azure CLI's public client; O(tenant) defaults
+        to V(organizations). Accounts that need multi-factor authentication cannot use this flow.
+    type: str
+  password:
+    description:
+      - Password of O(ad_user). Can be set with E(AZURE_PASSWORD). Never shown in output.
     type: str
   cloud_environment:
     description:

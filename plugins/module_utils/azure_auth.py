@@ -12,6 +12,8 @@ azure-identity credential.
 
 import configparser
 import os
+import warnings
+from urllib.parse import urlparse
 
 from ansible.module_utils.basic import env_fallback
 
@@ -36,6 +38,8 @@ def auth_argument_spec():
         x509_certificate_path=dict(type="path"),
         thumbprint=dict(type="str"),
         disable_instance_discovery=dict(type="bool"),
+        ad_user=dict(type="str"),
+        password=dict(type="str", no_log=True),
     )
 
 
@@ -56,10 +60,15 @@ ENV_NAMES = {
     "thumbprint": ["AZURE_THUMBPRINT"],
     "profile": ["AZURE_PROFILE"],
     "disable_instance_discovery": ["AZURE_DISABLE_INSTANCE_DISCOVERY"],
+    "ad_user": ["AZURE_AD_USER"],
+    "password": ["AZURE_PASSWORD"],
 }
+# The public client a user signs in through when no client_id is given (the Azure CLI's, as azure.azcollection uses).
+USER_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 FEDERATED_TOKEN_ENV = "AZURE_FEDERATED_TOKEN_FILE"
 SETTING_KEYS = ["subscription_id", "client_id", "secret", "tenant", "cloud_environment", "cert_validation_mode",
-                "adfs_authority_url", "x509_certificate_path", "thumbprint", "disable_instance_discovery"]
+                "adfs_authority_url", "x509_certificate_path", "thumbprint", "disable_instance_discovery", "ad_user",
+                "password"]
 
 
 def _from_env(environ, key):
@@ -95,7 +104,7 @@ def resolve_auth(params, environ, credential_file_text=None):
     ``params`` are the module's auth options, ``environ`` the process environment, and
     ``credential_file_text`` the contents of ~/.azure/credentials (None when it does not exist).
     Returns a dict: ``source`` (env, credential_file, cli, msi, workload_identity, or ``options`` for
-    module options), ``kind`` (service_principal_secret, service_principal_certificate, cli, msi,
+    module options), ``kind`` (service_principal_secret, service_principal_certificate, user_password, cli, msi,
     workload_identity), the settings, and ``tried`` (what ``auto`` looked at, for error messages).
     """
     requested = params.get("auth_source") or "auto"
@@ -138,11 +147,12 @@ def resolve_auth(params, environ, credential_file_text=None):
         return plan("workload_identity", {"federated_token_file": token_file} if token_file else {})
 
     # auto: module options, then the environment, then a credentials-file profile, then the Azure CLI.
-    tried.append("module options (client_id + secret or x509_certificate_path, tenant)")
-    if _has_service_principal(option_settings):
+    tried.append("module options (client_id + secret or x509_certificate_path, tenant; or ad_user + password)")
+    if _has_service_principal(option_settings) or _has_user(option_settings):
         return plan("options", {})
-    tried.append("environment (AZURE_CLIENT_ID, AZURE_SECRET or AZURE_CLIENT_SECRET, AZURE_TENANT)")
-    if _has_service_principal(env_settings) and not profile:
+    tried.append("environment (AZURE_CLIENT_ID, AZURE_SECRET or AZURE_CLIENT_SECRET, AZURE_TENANT; or AZURE_AD_USER, "
+                 "AZURE_PASSWORD)")
+    if (_has_service_principal(env_settings) or _has_user(env_settings)) and not profile:
         return plan("env", env_settings)
     if environ.get(FEDERATED_TOKEN_ENV) and env_settings.get("client_id") and env_settings.get("tenant"):
         return plan("workload_identity", {"federated_token_file": environ[FEDERATED_TOKEN_ENV]})
@@ -158,9 +168,15 @@ def _has_service_principal(settings):
     return bool(settings.get("client_id") and (settings.get("secret") or settings.get("x509_certificate_path")))
 
 
+def _has_user(settings):
+    return bool(settings.get("ad_user") and settings.get("password"))
+
+
 def _kind(source, settings):
     if source in ("cli", "msi", "workload_identity"):
         return source
+    if settings.get("ad_user") and not settings.get("secret") and not settings.get("x509_certificate_path"):
+        return "user_password"
     if settings.get("x509_certificate_path") and not settings.get("secret"):
         return "service_principal_certificate"
     return "service_principal_secret"
@@ -176,6 +192,9 @@ def _check_complete(plan):
                 missing.append(key)
         if not plan.get("secret") and not plan.get("x509_certificate_path"):
             missing.append("secret (or x509_certificate_path)")
+    elif kind == "user_password":
+        if not plan.get("password"):
+            missing.append("password")
     elif kind == "workload_identity":
         for key in ("client_id", "tenant", "federated_token_file"):
             if not plan.get(key):
@@ -190,6 +209,7 @@ def _missing_message(source, missing, tried):
         "tenant": "AZURE_TENANT",
         "secret (or x509_certificate_path)": "AZURE_SECRET",
         "federated_token_file": FEDERATED_TOKEN_ENV,
+        "password": "AZURE_PASSWORD",
     }
     parts = ["{0} (env {1})".format(item, env_hint.get(item, "-")) for item in missing]
     message = "Azure credentials from {0} are incomplete: missing {1}.".format(_source_label(source), ", ".join(parts))
@@ -212,6 +232,8 @@ def _source_label(source):
 def describe_plan(plan):
     """One line naming the source and principal, never the secret."""
     text = _source_label(plan["source"])
+    if plan["kind"] == "user_password":
+        return text + " (user {0})".format(plan["ad_user"])
     if plan.get("client_id"):
         text += " (client_id {0}".format(plan["client_id"])
         text += ", tenant {0})".format(plan["tenant"]) if plan.get("tenant") else ")"
@@ -244,6 +266,16 @@ def build_credential(plan, cloud, environ=None):
         return identity.CertificateCredential(
             plan["tenant"], plan["client_id"], certificate_path=plan["x509_certificate_path"], **common
         )
+    if kind == "user_password":
+        _skip_user_realm_discovery(authority)
+        with warnings.catch_warnings():
+            # azure-identity deprecates the password flow because it cannot do multi-factor authentication; it is
+            # still what AWX's user-and-password credential and azure.azcollection's ad_user/password give us.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return identity.UsernamePasswordCredential(
+                plan.get("client_id") or USER_CLIENT_ID, plan["ad_user"], plan["password"],
+                tenant_id=plan.get("tenant") or "organizations", **common
+            )
     if kind == "workload_identity":
         return identity.WorkloadIdentityCredential(
             tenant_id=plan["tenant"], client_id=plan["client_id"], token_file_path=plan["federated_token_file"],
@@ -252,3 +284,23 @@ def build_credential(plan, cloud, environ=None):
     if kind == "msi":
         return identity.ManagedIdentityCredential(client_id=plan.get("client_id"))
     return identity.AzureCliCredential(tenant_id=plan.get("tenant"))
+
+
+def _skip_user_realm_discovery(authority):
+    """Let MSAL go straight to the password grant on a login endpoint with an explicit port.
+
+    Before a password sign-in MSAL asks ``https://<host>/common/userrealm/<user>`` whether the user's domain is
+    federated, dropping the authority's port. A private cloud whose login endpoint listens on another port than 443
+    has no such endpoint there, and the sign-in would fail on a refused connection; Azure's own login hosts are
+    unaffected. MSAL keeps the hosts that have no realm discovery in a class-level set.
+    """
+    parsed = urlparse(authority)
+    if not parsed.port or parsed.port == 443:
+        return
+    try:
+        from msal.authority import Authority
+    except ImportError:
+        return
+    known = getattr(Authority, "_domains_without_user_realm_discovery", None)
+    if isinstance(known, set):
+        known.add(parsed.hostname)

@@ -161,9 +161,12 @@ class AzureSession:
         response.raise_for_status()
         return response.json()
 
-    def arm_list(self, path, api_version):
-        """Every item of an ARM collection (following ``nextLink``); [] when the collection's parent is 404."""
-        client = self.client("dataprotection")
+    def arm_list(self, path, api_version, subscription_id=None):
+        """Every item of an ARM collection (following ``nextLink``); [] when the collection's parent is 404.
+
+        ``subscription_id``: the client's subscription when not the session's (``-`` for tenant-level lists).
+        """
+        client = self.client("dataprotection", subscription_id)
         response = client.send_request(HttpRequest("GET", path, params={"api-version": api_version}))
         items = []
         while True:
@@ -208,7 +211,7 @@ class AzureBackupModule:
     def session(self):
         if self._session is None:
             with self.input_errors():  # AuthConfigError, CloudConfigError
-                self._session = AzureSession(self.params, os.environ, _read_credential_file(),
+                self._session = AzureSession(self.params, os.environ, read_credential_file(),
                                              run_command=self.module.run_command)
         return self._session
 
@@ -295,23 +298,8 @@ class AzureBackupModule:
         """Fail the module with an actionable message for any Azure or input error raised inside the block."""
         try:
             yield
-        except contract.InputError as exc:
-            self.fail(str(exc), **exc.fail_kwargs())
-        except azure_waits.WaitTimeout as exc:
-            self.fail(str(exc), error_code="WaitTimeout")
-        except ClientAuthenticationError as exc:
-            if getattr(exc, "response", None) is not None and getattr(exc, "status_code", None):
-                self.fail(**azure_errors.describe_http_error(exc, action))
-            self.fail(**azure_errors.describe_auth_error(
-                exc, action, self._session.auth_description if self._session else "the configured credential",
-                self._session.cloud["login_endpoint"] if self._session else "the login endpoint"))
-        except HttpResponseError as exc:
-            self.fail(**azure_errors.describe_http_error(exc, action))
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            endpoint = self._session.cloud["resource_manager"] if self._session else "Azure"
-            self.fail(**azure_errors.describe_connection_error(exc, action, endpoint))
-        except AzureError as exc:
-            self.fail("Failed {0}: {1}: {2}".format(action, type(exc).__name__, exc))
+        except AZURE_ERRORS as exc:
+            self.fail(**describe_error(exc, action, self._session))
 
     @property
     def waits(self):
@@ -341,7 +329,32 @@ class AzureBackupModule:
         self.module.exit_json(changed=changed, **result)
 
 
-def _read_credential_file():
+# Everything describe_error turns into a message (the SDK's typed errors, and our own configuration errors).
+AZURE_ERRORS = (contract.InputError, azure_waits.WaitTimeout) + ((AzureError,) if AzureError is not None else ())
+
+
+def describe_error(exc, action, session=None):
+    """fail_json keyword arguments (msg, and the ARM details when there are some) for an error of AZURE_ERRORS."""
+    if isinstance(exc, azure_waits.WaitTimeout):
+        return {"msg": str(exc), "error_code": "WaitTimeout"}
+    if isinstance(exc, contract.InputError):  # AuthConfigError, CloudConfigError, ...
+        return dict(exc.fail_kwargs(), msg=str(exc))
+    if isinstance(exc, ClientAuthenticationError):
+        if getattr(exc, "response", None) is not None and getattr(exc, "status_code", None):
+            return azure_errors.describe_http_error(exc, action)
+        return azure_errors.describe_auth_error(
+            exc, action, session.auth_description if session else "the configured credential",
+            session.cloud["login_endpoint"] if session else "the login endpoint")
+    if isinstance(exc, HttpResponseError):
+        return azure_errors.describe_http_error(exc, action)
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        endpoint = session.cloud["resource_manager"] if session else "Azure"
+        return azure_errors.describe_connection_error(exc, action, endpoint)
+    return {"msg": "Failed {0}: {1}: {2}".format(action, type(exc).__name__, exc)}
+
+
+def read_credential_file():
+    """The text of ~/.azure/credentials, or None when there is none."""
     path = os.path.expanduser(azure_auth.CREDENTIAL_FILE)
     if not os.path.isfile(path):
         return None

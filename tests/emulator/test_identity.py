@@ -119,3 +119,60 @@ def test_default_azure_credential_limited_to_environment(emulator, monkeypatch):
     monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "EnvironmentCredential")
     token = DefaultAzureCredential().get_token(emulator.audience + ".default")
     assert _claims(token.token)["aud"] == emulator.audience.rstrip("/")
+
+
+def _user_credential(emulator, password=None):
+    from azure.identity import UsernamePasswordCredential
+    from msal.authority import Authority
+
+    from tests.emulator.conftest import parse_env_file
+
+    env = parse_env_file(emulator.state_dir / "env-user.sh")
+    # MSAL asks https://<host>/common/userrealm without the port: tell it this host has no realm discovery.
+    Authority._domains_without_user_realm_discovery.add("127.0.0.1")
+    # The Azure CLI's public client id, as azure.azcollection uses for a user name and password.
+    return env, UsernamePasswordCredential("04b07795-8ddb-461a-bbee-02f9e1bf7b46", env["AZURE_AD_USER"],
+                                           password or env["AZURE_PASSWORD"], authority=emulator.url,
+                                           disable_instance_discovery=True)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_password_grant_of_the_seeded_user_names_the_user(emulator):
+    user = emulator.seed["users"][0]
+    env, credential = _user_credential(emulator)
+    assert "AZURE_TENANT" not in env and env["AZURE_AD_USER"] == user["userPrincipalName"]
+    claims = _claims(credential.get_token(emulator.audience + ".default").token)
+    assert claims["oid"] == user["objectId"] and claims["idtyp"] == "user"
+    assert claims["upn"] == user["userPrincipalName"] and claims["tid"] == emulator.seed["tenant"]["id"]
+    assert {"role": "Owner", "roleDefinitionId": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+            "scope": "/subscriptions/" + emulator.subscription} in user["roles"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_password_grant_with_a_wrong_password_is_invalid_grant(emulator):
+    dummy, credential = _user_credential(emulator, password="not-the-password")
+    with pytest.raises(ClientAuthenticationError, match="AADSTS50126"):
+        credential.get_token(emulator.audience + ".default")
+
+
+def test_user_token_reaches_arm(emulator):
+    env = emulator.env
+    response = requests.post(f"{emulator.url}/organizations/oauth2/v2.0/token", verify=emulator.ca_bundle, timeout=10,
+                             data={"grant_type": "password", "client_id": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+                                   "username": emulator.seed["users"][0]["userPrincipalName"],
+                                   "password": emulator.seed["users"][0]["password"],
+                                   "scope": emulator.audience + "/.default"})
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
+    listed = requests.get(f"{emulator.url}/subscriptions", params={"api-version": "2022-12-01"},
+                          headers={"Authorization": "Bearer " + token}, verify=emulator.ca_bundle, timeout=10)
+    assert sorted(item["subscriptionId"] for item in listed.json()["value"]) == sorted(
+        item["subscriptionId"] for item in emulator.seed["subscriptions"])
+    assert env["AZURE_SUBSCRIPTION_ID"] in listed.text
+
+
+def test_user_realm_says_managed(emulator):
+    user = emulator.seed["users"][0]["userPrincipalName"]
+    body = requests.get(f"{emulator.url}/common/userrealm/{user}", params={"api-version": "1.0"},
+                        verify=emulator.ca_bundle, timeout=10).json()
+    assert body["account_type"] == "Managed" and body["domain_name"] == user.split("@")[1]

@@ -191,3 +191,47 @@ def test_cli_fallback_description_lists_what_auto_tried():
     text = azure_auth.describe_plan(resolve({"client_id": "app"}))
     assert "Azure CLI" in text
     assert "module options" in text and "environment" in text and "credential file" in text
+
+
+USER_ENV = {"AZURE_AD_USER": "ops@contoso.example", "AZURE_PASSWORD": "pa55word", "AZURE_SUBSCRIPTION_ID": "sub-env"}
+
+
+def test_user_and_password_from_the_environment_as_awx_injects_them(fake_identity):
+    plan = resolve(environ=USER_ENV)
+    assert (plan["source"], plan["kind"], plan["subscription_id"]) == ("env", "user_password", "sub-env")
+    assert azure_auth.describe_plan(plan) == "environment variables (user ops@contoso.example)"
+    azure_auth.build_credential(plan, {"login_endpoint": "https://login.microsoftonline.com/"})
+    name, args, kwargs = fake_identity.built
+    assert name == "UsernamePasswordCredential"
+    assert args == (azure_auth.USER_CLIENT_ID, "ops@contoso.example", "pa55word")
+    assert kwargs["tenant_id"] == "organizations"
+
+
+def test_user_and_password_options_keep_a_given_client_and_tenant(fake_identity):
+    plan = resolve({"ad_user": "ops@contoso.example", "password": "pa55word", "client_id": "app", "tenant": "t1"})
+    assert (plan["source"], plan["kind"]) == ("options", "user_password")
+    azure_auth.build_credential(plan, {"login_endpoint": "https://login.microsoftonline.com/"})
+    assert fake_identity.built[1][0] == "app" and fake_identity.built[2]["tenant_id"] == "t1"
+
+
+def test_service_principal_wins_over_a_user_in_the_same_environment():
+    assert resolve(environ=dict(SP_ENV, **USER_ENV))["kind"] == "service_principal_secret"
+
+
+def test_user_without_password_says_what_to_set():
+    with pytest.raises(azure_auth.AuthConfigError, match="missing password .env AZURE_PASSWORD"):
+        resolve({"auth_source": "env"}, {"AZURE_AD_USER": "ops@contoso.example"})
+
+
+def test_password_option_is_no_log():
+    assert azure_auth.auth_argument_spec()["password"]["no_log"] is True
+
+
+def test_password_sign_in_on_a_private_port_skips_msal_user_realm_discovery():
+    from msal.authority import Authority
+
+    azure_auth.build_credential(resolve(environ=USER_ENV), {"login_endpoint": "https://10.1.2.3:8443/",
+                                                            "from_metadata": True})
+    assert "10.1.2.3" in Authority._domains_without_user_realm_discovery
+    azure_auth.build_credential(resolve(environ=USER_ENV), {"login_endpoint": "https://login.example.test/"})
+    assert "login.example.test" not in Authority._domains_without_user_realm_discovery
