@@ -69,6 +69,11 @@ SUBSCRIPTION_API_VERSION = "2022-12-01"
 class BoundedRetryPolicy(RetryPolicy):
     """azure-core's retry policy, with a ceiling on the pause a Retry-After header may ask for."""
 
+    def __init__(self, **kwargs):
+        # azure-core stops retrying statuses (429/5xx) after 3 unless told: the whole budget applies to them too.
+        kwargs.setdefault("retry_status", kwargs.get("retry_total", RETRY_TOTAL))
+        super(BoundedRetryPolicy, self).__init__(**kwargs)
+
     def get_retry_after(self, response):
         retry_after = super(BoundedRetryPolicy, self).get_retry_after(response)
         if retry_after is None:
@@ -249,6 +254,13 @@ class AzureBackupModule:
         except ClientAuthenticationError as exc:
             if getattr(exc, "response", None) is not None and getattr(exc, "status_code", None):
                 self.fail(**azure_errors.describe_http_error(exc, action))
+            # azure-identity wraps a DNS, refused or TLS failure of the login endpoint in an authentication
+            # error: it is a connection problem, and the credentials may be fine.
+            unreachable = _connection_cause(exc)
+            if unreachable is not None:
+                self.fail(**azure_errors.describe_connection_error(
+                    unreachable, action,
+                    self._session.cloud["login_endpoint"] if self._session else "the login endpoint"))
             self.fail(**azure_errors.describe_auth_error(
                 exc, action, self._session.auth_description if self._session else "the configured credential",
                 self._session.cloud["login_endpoint"] if self._session else "the login endpoint"))
@@ -276,6 +288,18 @@ class AzureBackupModule:
         if diff is not None and self.module._diff:
             result["diff"] = diff
         self.module.exit_json(changed=changed, **result)
+
+
+def _connection_cause(exc):
+    """The ServiceRequestError / ServiceResponseError an exception was raised from, if any."""
+    seen = set()
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, (ServiceRequestError, ServiceResponseError)):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _read_credential_file():

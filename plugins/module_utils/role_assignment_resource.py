@@ -528,6 +528,25 @@ def _absent_message(who, kept, removed, how):
     return "\n".join(lines)
 
 
+def template_path_problem(path):
+    """Why ``path`` cannot take the template (a sentence), or None.
+
+    Checked before any role assignment is written, so that a bad path never leaves a run half done.
+    """
+    path = os.path.abspath(os.path.expanduser(path))
+    if os.path.isdir(path):
+        return "template_path {0} is a directory; give a file name, e.g. {1}.".format(
+            path, os.path.join(path, "role-assignments.json"))
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        return "template_path {0}: the directory {1} does not exist; create it first.".format(path, parent)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return "template_path {0}: the directory {1} is not writable.".format(path, parent)
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return "template_path {0} exists and is not writable.".format(path)
+    return None
+
+
 def write_template(path, text, check_mode):
     """Write ``text`` to ``path`` (atomically) when it differs; returns whether it did (or would, in check mode).
 

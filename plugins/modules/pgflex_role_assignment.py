@@ -315,6 +315,10 @@ def main():
             rar.check_targets_exist(servers, storage, read)
     except ra.RoleAssignmentInputError as exc:
         azure.fail(str(exc), option=exc.option)
+    if params["template_path"]:
+        problem = rar.template_path_problem(params["template_path"])
+        if problem:
+            azure.fail(problem + " Nothing was written.", option="template_path")
 
     client = azure.authorization
     read_permissions = rar.permission_reader(azure.dataprotection.send_request)
@@ -341,6 +345,7 @@ def main():
         try:
             written = rar.write_template(path, ra.template_json(result["role_assignment_template"]), azure.check_mode)
         except OSError as exc:
+            result.pop("msg", None)
             azure.fail("Could not write template_path {0}: {1}".format(path, exc), changed=changed, **result)
         result["template_path"] = os.path.abspath(path)
         changed = changed or written

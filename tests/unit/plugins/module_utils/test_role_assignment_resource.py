@@ -654,3 +654,10 @@ def test_write_template(tmp_path):
     assert list(tmp_path.iterdir()) == [path]
     with pytest.raises(OSError):
         rar.write_template(str(tmp_path / "missing-dir" / "roles.json"), text, check_mode=False)
+
+
+def test_template_path_problems_are_found_before_any_write(tmp_path):
+    assert rar.template_path_problem(str(tmp_path / "roles.json")) is None
+    missing = rar.template_path_problem(str(tmp_path / "missing-dir" / "roles.json"))
+    assert "missing-dir" in missing and "does not exist" in missing
+    assert "is a directory" in rar.template_path_problem(str(tmp_path))
