@@ -268,7 +268,8 @@ class AzureBackupModule:
             self.fail(**azure_errors.describe_http_error(exc, action))
         except (ServiceRequestError, ServiceResponseError) as exc:
             endpoint = self._session.cloud["resource_manager"] if self._session else "Azure"
-            self.fail(**azure_errors.describe_connection_error(exc, action, endpoint))
+            self.fail(**azure_errors.describe_connection_error(
+                exc, action, endpoint, dropped=isinstance(exc, ServiceResponseError)))
         except AzureError as exc:
             self.fail("Failed {0}: {1}: {2}".format(action, type(exc).__name__, exc))
 

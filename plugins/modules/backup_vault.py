@@ -197,6 +197,7 @@ backup_vault:
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import azure_waits, vaults
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import (
+    SUBSCRIPTION_API_VERSION,
     AzureBackupModule,
     get_or_none,
 )
@@ -258,6 +259,13 @@ def main():
         location = params["location"]
         if current is None and not location:
             location = azure.resource_group(resource_group)["location"]
+        elif current is None:
+            # ARM would refuse the PUT; refuse it before any write, in check mode too.
+            regions = azure.arm_get("/subscriptions/{0}/locations".format(azure.subscription_id),
+                                    SUBSCRIPTION_API_VERSION, "listing the regions of the subscription")
+            problem = vaults.location_problem(location, (regions or {}).get("value"))
+            if problem:
+                azure.fail(problem + " Nothing was written.", option="location")
         with azure.azure_errors("creating or updating backup vault {0}".format(name)):
             changed, vault, diff = vaults.ensure_present(client, current, params, location, azure.check_mode, wait)
     except vaults.VaultInputError as exc:
