@@ -525,7 +525,9 @@ def result(outcome, principal_id, caller=None, template_file=None):
             out["missing"] = [e for e in assignments if e["status"] == "missing"]
             out["role_assignment_template"] = ra.arm_template(missing_items, principal_id)
             out["deployment_command"] = ra.az_deployment_command(
-                missing_items, os.path.basename(template_file) if template_file else "role-assignments.json"
+                # The absolute path, so that the command works from any directory.
+                missing_items,
+                os.path.abspath(os.path.expanduser(template_file)) if template_file else "role-assignments.json",
             )
             out["az_cli_commands"] = ra.az_cli_commands(missing_items)
             message = ra.missing_permission_message(

@@ -513,7 +513,7 @@ def test_denied_anywhere_writes_nothing_and_hands_over_a_template():
     assert [m["name"] for m in out["missing"]] == [i["name"] for i in required]
     assert out["role_assignment_template"] == ra.arm_template(required, PRINCIPAL)
     assert out["az_cli_commands"] == ra.az_cli_commands(required)
-    assert out["deployment_command"].endswith("--template-file roles.json")
+    assert out["deployment_command"].endswith("--template-file /tmp/x/roles.json")
     assert out["permission_denied"] is True
     assert out["diff"]["before"] == out["diff"]["after"]
 
