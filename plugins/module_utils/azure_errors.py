@@ -118,9 +118,17 @@ def describe_auth_error(exc, action, auth_description, login_endpoint):
     return {"msg": text, "error_code": "AuthenticationFailed", "error_message": message}
 
 
-def describe_connection_error(exc, action, endpoint):
-    """fail_json keyword arguments for an endpoint that could not be reached (DNS, refused, TLS)."""
+def describe_connection_error(exc, action, endpoint, dropped=False):
+    """fail_json keyword arguments for an endpoint that could not be reached (DNS, refused, TLS), or, with
+    ``dropped``, a connection that was lost after the request went out (ServiceResponseError)."""
     message = _first_line(getattr(exc, "message", None) or str(exc))
+    if dropped:
+        text = (
+            "Failed {0}: the connection to {1} was lost before Azure answered ({2}), after the retries. The endpoint "
+            "is reachable, so the settings are fine; Azure may or may not have acted on the request. Rerun the task: "
+            "it reads the current state first and does only what is still missing.".format(action, endpoint, message)
+        )
+        return {"msg": text, "error_code": "ServiceResponseError", "error_message": message}
     text = "Failed {0}: could not reach {1}: {2}".format(action, endpoint, message)
     if "CERTIFICATE_VERIFY_FAILED" in message or "SSL" in message:
         text += " TLS verification used the CA bundle {0}; point REQUESTS_CA_BUNDLE at a bundle that holds the " \

@@ -68,6 +68,11 @@ READ_TIMEOUT = 120
 class BoundedRetryPolicy(RetryPolicy):
     """azure-core's retry policy, with a ceiling on the pause a Retry-After header may ask for."""
 
+    def __init__(self, **kwargs):
+        # azure-core stops retrying statuses (429/5xx) after 3 unless told: the whole budget applies to them too.
+        kwargs.setdefault("retry_status", kwargs.get("retry_total", RETRY_TOTAL))
+        super(BoundedRetryPolicy, self).__init__(**kwargs)
+
     def get_retry_after(self, response):
         retry_after = super(BoundedRetryPolicy, self).get_retry_after(response)
         if retry_after is None:
@@ -342,6 +347,12 @@ def describe_error(exc, action, session=None):
     if isinstance(exc, ClientAuthenticationError):
         if getattr(exc, "response", None) is not None and getattr(exc, "status_code", None):
             return azure_errors.describe_http_error(exc, action)
+        # azure-identity wraps a DNS, refused or TLS failure of the login endpoint in an authentication
+        # error: it is a connection problem, and the credentials may be fine.
+        unreachable = _connection_cause(exc)
+        if unreachable is not None:
+            return azure_errors.describe_connection_error(
+                unreachable, action, session.cloud["login_endpoint"] if session else "the login endpoint")
         return azure_errors.describe_auth_error(
             exc, action, session.auth_description if session else "the configured credential",
             session.cloud["login_endpoint"] if session else "the login endpoint")
@@ -349,8 +360,21 @@ def describe_error(exc, action, session=None):
         return azure_errors.describe_http_error(exc, action)
     if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
         endpoint = session.cloud["resource_manager"] if session else "Azure"
-        return azure_errors.describe_connection_error(exc, action, endpoint)
+        return azure_errors.describe_connection_error(
+            exc, action, endpoint, dropped=isinstance(exc, ServiceResponseError))
     return {"msg": "Failed {0}: {1}: {2}".format(action, type(exc).__name__, exc)}
+
+
+def _connection_cause(exc):
+    """The ServiceRequestError / ServiceResponseError an exception was raised from, if any."""
+    seen = set()
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, (ServiceRequestError, ServiceResponseError)):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def read_credential_file():

@@ -86,6 +86,7 @@ class Outcome:
         self.denied = False
         self.denied_scopes = []
         self.denied_how = None
+        self.shared = []
 
     @property
     def changed(self):
@@ -354,13 +355,48 @@ def _refused(outcome, read_permissions, scopes, action):
     return bool(denied)
 
 
-def ensure_absent(client, read_permissions, required, existing, management_groups, check_mode):
+def other_protected_servers(instances, servers):
+    """ARM ids of the servers the vault's backup ``instances`` (SDK models or dicts) protect, other than ``servers``."""
+    mine = {ra.scope_key(s) for s in servers}
+    others = []
+    for instance in instances:
+        body = to_arm(instance) or {}
+        server = ((body.get("properties") or {}).get("dataSourceInfo") or {}).get("resourceID")
+        if server and ra.scope_key(server) not in mine and ra.scope_key(server) not in map(ra.scope_key, others):
+            others.append(server)
+    return others
+
+
+def split_shared(removals, still_needed):
+    """``(removals, shared)``: the removals another protected server still needs (same role and scope) are shared.
+
+    ``still_needed``: the required items of the vault's other protected servers. A shared item gets ``needed_by``,
+    the servers it still serves.
+    """
+    needed = {}
+    for item in still_needed or ():
+        key = (ra.role_definition_guid(item["role_definition_id"]), ra.scope_key(item["scope"]))
+        needed.setdefault(key, []).extend(item.get("targets") or [])
+    keep, shared = [], []
+    for removal in removals:
+        key = (ra.role_definition_guid(removal["role_definition_id"]), ra.scope_key(removal["scope"]))
+        if key in needed:
+            shared.append(dict(removal, needed_by=sorted(set(needed[key]))))
+        else:
+            keep.append(removal)
+    return keep, shared
+
+
+def ensure_absent(client, read_permissions, required, existing, management_groups, check_mode, still_needed=()):
     """Delete exactly the assignments this module would create (same role, scope and principal); ``Outcome``.
 
-    Assignments at parent scopes are left alone. A caller who may not delete at one of the scopes deletes nothing.
+    Assignments at parent scopes are left alone, and so are those another protected server of the vault still needs
+    (``still_needed``: its required items), e.g. Reader on a resource group shared by several servers. A caller who
+    may not delete at one of the scopes deletes nothing.
     """
-    removals = ra.plan_removal(required, existing)
+    removals, shared = split_shared(ra.plan_removal(required, existing), still_needed)
     outcome = Outcome("absent", ra.plan(required, existing, management_groups), removals)
+    outcome.shared = shared
     if not removals:
         return outcome
     if _refused(outcome, read_permissions, [r["scope"] for r in removals], DELETE_ACTION):
@@ -422,6 +458,9 @@ def _present_assignments(outcome):
 
 
 def _absent_assignments(outcome):
+    shared = {}
+    for removal in outcome.shared:
+        shared.setdefault(removal["name"], removal)
     removed_ids = {r["assignment_id"].lower() for r in outcome.removals if r["assignment_id"] in outcome.done}
     kept_ids = {r["assignment_id"].lower() for r in outcome.removals if r["assignment_id"] not in outcome.done}
     by_name = {}
@@ -430,7 +469,12 @@ def _absent_assignments(outcome):
     assignments = []
     for item in outcome.planned:
         mine = by_name.get(item["name"], [])
-        if any(r["assignment_id"].lower() in removed_ids for r in mine):
+        if item["name"] in shared:
+            kept = shared[item["name"]]
+            assignments.append(
+                _entry(item, "shared", assignment_id=kept["assignment_id"], needed_by=kept["needed_by"])
+            )
+        elif any(r["assignment_id"].lower() in removed_ids for r in mine):
             assignments.append(_entry(item, "removed", assignment_id=mine[0]["assignment_id"]))
         elif any(r["assignment_id"].lower() in kept_ids for r in mine):
             assignments.append(_entry(item, "existing", assignment_id=mine[0]["assignment_id"]))
@@ -480,7 +524,9 @@ def result(outcome, principal_id, caller=None, template_file=None):
             out["missing"] = [e for e in assignments if e["status"] == "missing"]
             out["role_assignment_template"] = ra.arm_template(missing_items, principal_id)
             out["deployment_command"] = ra.az_deployment_command(
-                missing_items, os.path.basename(template_file) if template_file else "role-assignments.json"
+                # The absolute path, so that the command works from any directory.
+                missing_items,
+                os.path.abspath(os.path.expanduser(template_file)) if template_file else "role-assignments.json",
             )
             out["az_cli_commands"] = ra.az_cli_commands(missing_items)
             message = ra.missing_permission_message(
@@ -502,6 +548,14 @@ def result(outcome, principal_id, caller=None, template_file=None):
             out["az_cli_commands"] = az_delete_commands(kept)
             message = _absent_message(who, kept, removed, _how(outcome, DELETE_ACTION))
         out["msg"] = message or f"Role assignments for {principal_id}: {len(removed)} removed."
+        if outcome.shared:
+            out["msg"] += " Kept {0}, still needed by other protected servers of the vault: {1}.".format(
+                len(outcome.shared),
+                "; ".join(
+                    "{0} on {1} (for {2})".format(r["role_name"], r["scope"], ", ".join(r["needed_by"]))
+                    for r in outcome.shared
+                ),
+            )
     return out, message
 
 
@@ -525,6 +579,25 @@ def _absent_message(who, kept, removed, how):
     lines.append(f"Someone with {admins} on those scopes must remove them:")
     lines.extend("  " + c for c in az_delete_commands(kept))
     return "\n".join(lines)
+
+
+def template_path_problem(path):
+    """Why ``path`` cannot take the template (a sentence), or None.
+
+    Checked before any role assignment is written, so that a bad path never leaves a run half done.
+    """
+    path = os.path.abspath(os.path.expanduser(path))
+    if os.path.isdir(path):
+        return "template_path {0} is a directory; give a file name, e.g. {1}.".format(
+            path, os.path.join(path, "role-assignments.json"))
+    parent = os.path.dirname(path)
+    if not os.path.isdir(parent):
+        return "template_path {0}: the directory {1} does not exist; create it first.".format(path, parent)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return "template_path {0}: the directory {1} is not writable.".format(path, parent)
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return "template_path {0} exists and is not writable.".format(path)
+    return None
 
 
 def write_template(path, text, check_mode):

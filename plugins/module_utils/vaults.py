@@ -89,6 +89,21 @@ def to_readable(vault):
     }
 
 
+def location_problem(location, regions):
+    """Why ``location`` is not a region of the subscription (a sentence), or None.
+
+    ``regions``: the subscription's locations as ARM lists them (``name`` such as ``eastus``, ``displayName`` such
+    as ``East US``); either spelling is accepted, in any case and with or without spaces.
+    """
+    wanted = str(location or "").replace(" ", "").lower()
+    names = sorted(r.get("name") for r in regions or () if r.get("name"))
+    for region in regions or ():
+        spellings = (region.get("name"), region.get("displayName"))
+        if any(str(s or "").replace(" ", "").lower() == wanted for s in spellings):
+            return None
+    return "location {0!r} is not a region of this subscription. Use one of: {1}.".format(location, ", ".join(names))
+
+
 def _int_or_none(value):
     return None if value is None else int(value)
 

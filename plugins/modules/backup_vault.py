@@ -252,6 +252,13 @@ def main():
     location = params["location"]
     if current is None and not location:
         location = azure.resource_group(resource_group)["location"]
+    elif current is None:
+        # ARM would refuse the PUT; refuse it before any write, in check mode too.
+        regions = azure.arm_get("/subscriptions/{0}/locations".format(azure.subscription_id),
+                                arm.api_version(arm.SUBSCRIPTION), "listing the regions of the subscription")
+        problem = vaults.location_problem(location, (regions or {}).get("value"))
+        if problem:
+            azure.fail(problem + " Nothing was written.", option="location")
     with azure.azure_errors("creating or updating backup vault {0}".format(name)):
         outcome = vaults.ensure_present(api, current, params, location, azure.check_mode)
     azure.exit(outcome.changed, diff=outcome.diff, backup_vault=outcome.resource)

@@ -72,6 +72,9 @@ options:
       - V(present) creates the missing assignments. V(absent) deletes exactly the assignments this module would
         create for the same options (same role, scope and principal); assignments at parent scopes, or of other
         roles, are never touched.
+      - With a vault (O(vault_name) or O(vault_id)) and O(operation=backup), an assignment that another server
+        protected by the same vault still needs (for example Reader on a resource group that holds several protected
+        servers) is kept and reported with status V(shared).
     type: str
     choices: [present, absent]
     default: present
@@ -202,12 +205,18 @@ assignments:
         - With O(state=present) V(created) (also predicted in check mode), V(existing) (same scope), V(inherited)
           (a parent scope has it, see RV(assignments[].inherited_from)) or V(missing) (the caller may not create it).
         - With O(state=absent) V(removed), V(absent) (nothing to remove), V(inherited) (a parent scope grants it,
-          which is not this module's to remove) or V(existing) (the caller may not delete it).
+          which is not this module's to remove), V(existing) (the caller may not delete it) or V(shared) (another
+          protected server of the vault still needs it, see RV(assignments[].needed_by)).
       type: str
       sample: created
     inherited_from:
       description: Scope of the parent assignment that satisfies the need; null unless inherited.
       type: str
+    needed_by:
+      description: With status V(shared), the other protected servers of the vault that still need the assignment.
+      type: list
+      elements: str
+      returned: when status is shared
     assignment_id:
       description: Resource id of the assignment that satisfies (or satisfied) the need; null when missing.
       type: str
@@ -258,7 +267,7 @@ msg:
 
 import os
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import references
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, references
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import role_assignment_resource as rar
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import role_assignments as ra
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
@@ -313,18 +322,35 @@ def main():
                                            storage)
         if params["state"] == "present":
             rar.check_targets_exist(servers, storage, read)
+    if params["template_path"]:
+        problem = rar.template_path_problem(params["template_path"])
+        if problem:
+            azure.fail(problem + " Nothing was written.", option="template_path")
 
     client = azure.authorization
     read_permissions = rar.permission_reader(azure.dataprotection.send_request)
     with azure.azure_errors("listing the role assignments of principal {0}".format(principal_id)):
         existing, management_groups = rar.list_assignments(client, principal_id, [i["scope"] for i in required])
-    ensure = rar.ensure_present if params["state"] == "present" else rar.ensure_absent
     with azure.azure_errors(
         "{0} role assignments for principal {1}".format(
             "creating" if params["state"] == "present" else "deleting", principal_id
         )
     ):
-        outcome = ensure(client, read_permissions, required, existing, management_groups, azure.check_mode)
+        if params["state"] == "present":
+            outcome = rar.ensure_present(client, read_permissions, required, existing, management_groups,
+                                         azure.check_mode)
+        else:
+            others = []
+            if vault_id and params["operation"] == "backup":
+                vault_subscription, vault_group, vault_name = references.parse_typed_id(
+                    vault_id, arm.VAULT_TYPE, "vault_id")
+                instances = azure.session.client("dataprotection", vault_subscription).backup_instances.list(
+                    vault_group, vault_name)
+                others = rar.other_protected_servers(instances, servers)
+            still_needed = (ra.required_assignments(PGFLEX, principal_id, others, "backup", params["scope"])
+                            if others else [])
+            outcome = rar.ensure_absent(client, read_permissions, required, existing, management_groups,
+                                        azure.check_mode, still_needed)
 
     caller = None
     if outcome.denied:
@@ -339,6 +365,7 @@ def main():
         try:
             written = rar.write_template(path, ra.template_json(result["role_assignment_template"]), azure.check_mode)
         except OSError as exc:
+            result.pop("msg", None)
             azure.fail("Could not write template_path {0}: {1}".format(path, exc), changed=changed, **result)
         result["template_path"] = os.path.abspath(path)
         changed = changed or written

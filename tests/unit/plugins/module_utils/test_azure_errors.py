@@ -53,3 +53,11 @@ def test_tls_failure_names_the_ca_bundle(monkeypatch):
 def test_refused_connection_points_at_cloud_environment():
     exc = ServiceRequestError("Connection refused")
     assert "cloud_environment" in azure_errors.describe_connection_error(exc, "x", "https://h/")["msg"]
+
+
+def test_dropped_connection_is_not_a_settings_problem():
+    exc = ServiceRequestError("('Connection aborted.', RemoteDisconnected('Remote end closed connection'))")
+    result = azure_errors.describe_connection_error(exc, "validating backup of pg1", "https://h/", dropped=True)
+    assert result["error_code"] == "ServiceResponseError"
+    assert "cloud_environment" not in result["msg"]
+    assert "was lost before Azure answered" in result["msg"] and "Rerun the task" in result["msg"]

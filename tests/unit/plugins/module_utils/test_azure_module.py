@@ -87,6 +87,18 @@ def test_retries_are_bounded():
     assert transport.sent == 4
 
 
+def test_four_unavailable_answers_in_a_row_are_within_the_budget():
+    response, transport = run([(503, {})] * 4 + [(200, {})], method="GET", retry_total=azure_module.RETRY_TOTAL)
+    assert response.status_code == 200
+    assert transport.sent == 5
+
+
+def test_the_status_budget_ends_after_retry_total():
+    response, transport = run([(503, {})] * 10, method="GET", retry_total=azure_module.RETRY_TOTAL)
+    assert response.status_code == 503
+    assert transport.sent == azure_module.RETRY_TOTAL + 1
+
+
 def test_client_errors_are_not_retried():
     response, transport = run([(400, {}), (200, {})])
     assert response.status_code == 400
@@ -169,3 +181,29 @@ def test_clients_are_built_once_per_subscription():
     assert other is not default
     assert other._config.subscription_id == "11111111-1111-1111-1111-111111111111"
     assert session.client("dataprotection", "11111111-1111-1111-1111-111111111111") is other
+
+
+def test_unreachable_login_endpoint_is_a_connection_failure_not_an_authentication_failure():
+    from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
+
+    class Module:
+        def fail_json(self, **kwargs):
+            raise SystemExit(kwargs)
+
+    facade = azure_module.AzureBackupModule.__new__(azure_module.AzureBackupModule)
+    facade.module = Module()
+    facade._session = make_session()
+    try:
+        raise ServiceRequestError("Failed to resolve 'login.example' ([Errno -2] Name or service not known)")
+    except ServiceRequestError as dns:
+        try:
+            raise ClientAuthenticationError("Authentication failed: Failed to resolve 'login.example'") from dns
+        except ClientAuthenticationError as wrapped:
+            error = wrapped
+    with pytest.raises(SystemExit) as failed:
+        with facade.azure_errors("reading the vault"):
+            raise error
+    result = failed.value.args[0]
+    assert result["error_code"] == "ServiceRequestError"
+    assert "could not reach https://127.0.0.1:8443/" in result["msg"]
+    assert "authenticate" not in result["msg"]

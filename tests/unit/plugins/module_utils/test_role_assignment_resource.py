@@ -496,7 +496,7 @@ def test_denied_anywhere_writes_nothing_and_hands_over_a_template():
     assert [m["name"] for m in out["missing"]] == [i["name"] for i in required]
     assert out["role_assignment_template"] == ra.arm_template(required, PRINCIPAL)
     assert out["az_cli_commands"] == ra.az_cli_commands(required)
-    assert out["deployment_command"].endswith("--template-file roles.json")
+    assert out["deployment_command"].endswith("--template-file /tmp/x/roles.json")
     assert out["permission_denied"] is True
     assert out["diff"]["before"] == out["diff"]["after"]
 
@@ -637,3 +637,46 @@ def test_write_template(tmp_path):
     assert list(tmp_path.iterdir()) == [path]
     with pytest.raises(OSError):
         rar.write_template(str(tmp_path / "missing-dir" / "roles.json"), text, check_mode=False)
+
+
+def test_template_path_problems_are_found_before_any_write(tmp_path):
+    assert rar.template_path_problem(str(tmp_path / "roles.json")) is None
+    missing = rar.template_path_problem(str(tmp_path / "missing-dir" / "roles.json"))
+    assert "missing-dir" in missing and "does not exist" in missing
+    assert "is a directory" in rar.template_path_problem(str(tmp_path))
+
+
+def instance_of(server_id):
+    return {"properties": {"dataSourceInfo": {"resourceID": server_id}}}
+
+
+def test_other_protected_servers_leave_out_the_ones_named():
+    instances = [instance_of(server("pg1")), Model(instance_of(server("pg2"))), instance_of(server("PG2").upper())]
+    assert rar.other_protected_servers(instances, [server("pg1")]) == [server("pg2")]
+    assert rar.other_protected_servers([], [server("pg1")]) == []
+
+
+def test_absent_keeps_the_group_reader_another_protected_server_still_needs():
+    required = backup_required()
+    fake = client([listed(i["scope"], i["role_definition_id"]) for i in required])
+    still_needed = backup_required([server("pg2")])
+    existing, groups = rar.list_assignments(fake, PRINCIPAL, [i["scope"] for i in required])
+    outcome = rar.ensure_absent(fake, Permissions(), required, existing, groups, False, still_needed)
+    deletes = fake.role_assignments.writes
+    assert [(c[0], c[1]) for c in deletes] == [("DELETE", server("pg1"))]
+    out, problem = rar.result(outcome, PRINCIPAL)
+    assert problem is None
+    assert statuses(out) == [(READER, rg_scope(), "shared"), (LTR, server("pg1"), "removed")]
+    assert out["assignments"][0]["needed_by"] == [server("pg2")]
+    assert "still needed by other protected servers" in out["msg"] and server("pg2") in out["msg"]
+    assert out["diff"]["before"]["role_assignments"] == [
+        r for r in out["diff"]["before"]["role_assignments"] if r["scope"] == server("pg1")]
+
+
+def test_absent_without_other_servers_removes_the_group_reader_too():
+    required = backup_required()
+    fake = client([listed(i["scope"], i["role_definition_id"]) for i in required])
+    existing, groups = rar.list_assignments(fake, PRINCIPAL, [i["scope"] for i in required])
+    still_needed = backup_required([server("pg9", rg="rg-other")])
+    rar.ensure_absent(fake, Permissions(), required, existing, groups, False, still_needed)
+    assert len(fake.role_assignments.writes) == 2

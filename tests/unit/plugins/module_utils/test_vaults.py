@@ -287,3 +287,12 @@ def test_absent_refuses_a_vault_that_still_protects_servers():
     assert "pg1-bi" in str(error.value) and "pg0-bi" in str(error.value)
     assert "Nothing was deleted" in str(error.value)
     assert client.backup_vaults.calls == []
+
+
+def test_location_must_be_a_region_of_the_subscription():
+    regions = [{"name": "eastus", "displayName": "East US"}, {"name": "westeurope", "displayName": "West Europe"}]
+    assert vaults.location_problem("eastus", regions) is None
+    assert vaults.location_problem("East US", regions) is None
+    assert vaults.location_problem("WestEurope", regions) is None
+    problem = vaults.location_problem("moon", regions)
+    assert "'moon' is not a region" in problem and "eastus, westeurope" in problem
