@@ -57,9 +57,9 @@ Behaviour:
 
 Error codes: ``UserErrorMissingRequiredPermissions``, ``UserErrorDppDatasourceAlreadyProtected`` (documented) and
 ``UserErrorMaxConcurrentOperationLimitReached`` (documented for PostgreSQL flexible servers); body errors use the
-service's ``BMSUserErrorInvalidInput`` shape. Not found in public material, hence chosen: ``BMSUserErrorMismatchedRegion``
-(server and vault in different regions), ``UserErrorInvalidStateForOperation`` (an operation the instance's
-state does not allow) and ``UserErrorVaultNotEmpty`` (vault delete with instances).
+service's ``BMSUserErrorInvalidInput`` shape. Not found in public material, hence chosen:
+``BMSUserErrorMismatchedRegion`` (server and vault in different regions), ``UserErrorInvalidStateForOperation`` (an
+operation the instance's state does not allow) and ``UserErrorVaultNotEmpty`` (vault delete with instances).
 """
 
 import copy
