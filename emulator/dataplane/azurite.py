@@ -103,7 +103,7 @@ class Azurite:
         from azure.storage.blob import BlobServiceClient  # pylint: disable=import-outside-toplevel  # optional
 
         return BlobServiceClient(self.endpoint(account), credential={"account_name": account,
-                                                                       "account_key": account_key(account)},
+                                                                     "account_key": account_key(account)},
                                  connection_verify=self.ca_bundle)
 
     def ensure_container(self, account, container):

@@ -59,9 +59,9 @@ def _secondary_vault(request, vault, source_region, path):
     if not geo or crr.lower() != "enabled":
         redundancy = ", ".join(str(item.get("type")) for item in settings.get("storageSettings") or []) or "none"
         raise user_error(400, "UserErrorCrossRegionRestoreNotEnabled",
-                          f"Cross region restore is not enabled for backup vault '{vault['name']}' (storage "
-                          f"redundancy {redundancy}, cross region restore {crr}).",
-                          "Use a GeoRedundant backup vault with cross region restore Enabled.")
+                         f"Cross region restore is not enabled for backup vault '{vault['name']}' (storage "
+                         f"redundancy {redundancy}, cross region restore {crr}).",
+                         "Use a GeoRedundant backup vault with cross region restore Enabled.")
     secondary = regions.paired_region(primary)
     if location != secondary:
         raise invalid_input(f"Cross region operations of backup vault '{vault['name']}' ({primary}) run in its paired "
@@ -76,8 +76,8 @@ def _source_instance(request, details, path):
     instance = find_instance(request.store, instance_id)
     if instance is None:
         raise user_error(400, "UserErrorGenericResourceNotFound",
-                          f"Backup instance '{instance_id}' ({path}.sourceBackupInstanceId) does not exist.",
-                          "Name an existing backup instance of a GeoRedundant vault.", f"{path}.sourceBackupInstanceId")
+                         f"Backup instance '{instance_id}' ({path}.sourceBackupInstanceId) does not exist.",
+                         "Name an existing backup instance of a GeoRedundant vault.", f"{path}.sourceBackupInstanceId")
     vault = find_vault(request.store, instance["vaultId"])
     secondary = _secondary_vault(request, vault, source_region, f"{path}.sourceRegion")
     return instance, vault, secondary
@@ -90,7 +90,7 @@ def _vault_from_body(request, body):
     vault = find_vault(request.store, vault_id)
     if vault is None:
         raise user_error(400, "UserErrorGenericResourceNotFound", f"Backup vault '{vault_id}' does not exist.",
-                          "Name an existing backup vault.", "sourceBackupVaultId")
+                         "Name an existing backup vault.", "sourceBackupVaultId")
     _secondary_vault(request, vault, source_region, "sourceRegion")
     return vault
 

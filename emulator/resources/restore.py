@@ -102,9 +102,9 @@ def _account_for_url(store, url, path):
                                 "and single hyphens, starting and ending with a letter or digit.", path)
         return account, rest
     raise user_error(400, "UserErrorGenericResourceNotFound",
-                      f"The storage account of '{url}' ({path}) does not exist. Please make sure required resources "
-                      "exist.", "Use the blob endpoint (properties.primaryEndpoints.blob) of an existing storage "
-                      "account.", path)
+                     f"The storage account of '{url}' ({path}) does not exist. Please make sure required resources "
+                     "exist.", "Use the blob endpoint (properties.primaryEndpoints.blob) of an existing storage "
+                     "account.", path)
 
 
 def _check_target_arm_id(arm_id, account, container, path):
@@ -147,7 +147,7 @@ def parse_request(store, vault, instance, raw, path, expected_location):
     details = require_object(ci_get(target, "targetDetails"), details_path)
     prefix = _text(ci_get(details, "filePrefix"), f"{details_path}.filePrefix")
     location_type = enum_value(ci_get(details, "restoreTargetLocationType"), _LOCATION_TYPES,
-                            f"{details_path}.restoreTargetLocationType")
+                               f"{details_path}.restoreTargetLocationType")
     if location_type != "AzureBlobs":
         raise invalid_input(f"'{details_path}.restoreTargetLocationType' must be AzureBlobs; got {location_type}.",
                             f"{details_path}.restoreTargetLocationType")
@@ -163,17 +163,17 @@ def parse_request(store, vault, instance, raw, path, expected_location):
     point = store.table(recovery_points.TABLE).get(f"{instance['id']}/recoveryPoints/{point_id}".lower())
     if point is None:
         raise user_error(400, "UserErrorRecoveryPointNotFound",
-                          f"Recovery point '{point_id}' was not found for backup instance '{instance['name']}'.",
-                          "List the instance's recovery points and name one of them.", f"{path}.recoveryPointId")
+                         f"Recovery point '{point_id}' was not found for backup instance '{instance['name']}'.",
+                         "List the instance's recovery points and name one of them.", f"{path}.recoveryPointId")
     account_subscription = account["id"].split("/")[2]
     vault_subscription = vault["id"].split("/")[2]
     if account_subscription.lower() != vault_subscription.lower() and \
             _cross_subscription_state(vault).lower() != "enabled":
         raise user_error(400, "UserErrorCrossSubscriptionRestoreNotEnabled",
-                          f"Cross subscription restore is {_cross_subscription_state(vault)} for backup vault "
-                          f"'{vault['name']}', but the target storage account '{account['name']}' is in subscription "
-                          f"'{account_subscription}'.", "Restore into a storage account of the vault's subscription, "
-                          "or enable cross subscription restore on the vault.", f"{details_path}.url")
+                         f"Cross subscription restore is {_cross_subscription_state(vault)} for backup vault "
+                         f"'{vault['name']}', but the target storage account '{account['name']}' is in subscription "
+                         f"'{account_subscription}'.", "Restore into a storage account of the vault's subscription, "
+                         "or enable cross subscription restore on the vault.", f"{details_path}.url")
     return {"point": point, "account": account, "container": container, "prefix": prefix, "url": url,
             "principal": principal, "location": regions.normalize(expected_location), "instance": instance,
             "vault": vault}
@@ -206,10 +206,10 @@ def validation_check(parsed):
             return None
         message = "Appropriate permissions to perform the operation is missing. " + _role_message(parsed, missing)
         info = user_facing_error("UserErrorMissingRequiredPermissions", message,
-                                      "Grant appropriate permissions to perform this operation as mentioned at "
-                                      "https://aka.ms/UserErrorMissingRequiredPermissions and retry the operation.",
-                                      inner_code="UserErrorMissingRequiredPermissions",
-                                      detail=f"Validate for Restore failed. {_role_message(parsed, missing)}")
+                                 "Grant appropriate permissions to perform this operation as mentioned at "
+                                 "https://aka.ms/UserErrorMissingRequiredPermissions and retry the operation.",
+                                 inner_code="UserErrorMissingRequiredPermissions",
+                                 detail=f"Validate for Restore failed. {_role_message(parsed, missing)}")
         return {"code": info["code"], "message": info["message"],
                 "additionalInfo": [{"type": "UserFacingError", "info": info}]}
 
@@ -262,9 +262,9 @@ def start_restore_job(store, parsed, table=jobs.TABLE, cross_region=False):
         missing = _missing_restore_roles(st, parsed)
         if missing:
             error = user_facing_error("UserErrorMSIMissingPermissions", "Datasource MSI does not have required "
-                                           "permissions for the restore operation. " + _role_message(parsed, missing),
-                                           "Grant the Storage Blob Data Contributor role on the target storage account "
-                                           "to the backup vault's managed identity and retry the operation.")
+                                      "permissions for the restore operation. " + _role_message(parsed, missing),
+                                      "Grant the Storage Blob Data Contributor role on the target storage account "
+                                      "to the backup vault's managed identity and retry the operation.")
         elif not parsed["account"]["properties"].get("allowCrossTenantReplication"):
             error = user_facing_error("UserErrorCrossTenantReplicationNotAllowed",
                                       f"Storage account '{parsed['account']['name']}' does not allow cross tenant "
