@@ -584,15 +584,18 @@ def _absent_message(who, kept, removed, how):
 def template_path_problem(path):
     """Why ``path`` cannot take the template (a sentence), or None.
 
-    Checked before any role assignment is written, so that a bad path never leaves a run half done.
+    Checked before any role assignment is written, so that a bad path never leaves a run half done. A directory that
+    does not exist yet is fine when it can be created (``write_template`` creates it).
     """
     path = os.path.abspath(os.path.expanduser(path))
     if os.path.isdir(path):
         return "template_path {0} is a directory; give a file name, e.g. {1}.".format(
             path, os.path.join(path, "role-assignments.json"))
     parent = os.path.dirname(path)
-    if not os.path.isdir(parent):
-        return "template_path {0}: the directory {1} does not exist; create it first.".format(path, parent)
+    while not os.path.isdir(parent):
+        if os.path.exists(parent):
+            return "template_path {0}: {1} is not a directory.".format(path, parent)
+        parent = os.path.dirname(parent)
     if not os.access(parent, os.W_OK | os.X_OK):
         return "template_path {0}: the directory {1} is not writable.".format(path, parent)
     if os.path.exists(path) and not os.access(path, os.W_OK):
@@ -615,6 +618,7 @@ def write_template(path, text, check_mode):
     if check_mode:
         return True
     directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".role-assignments-", suffix=".json", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -635,14 +635,21 @@ def test_write_template(tmp_path):
     assert rar.write_template(str(path), text, check_mode=False) is False
     assert rar.write_template(str(path), text, check_mode=True) is False
     assert list(tmp_path.iterdir()) == [path]
+    assert rar.write_template(str(tmp_path / "missing-dir" / "roles.json"), text, check_mode=True) is True
+    assert not (tmp_path / "missing-dir").exists()
+    assert rar.write_template(str(tmp_path / "missing-dir" / "roles.json"), text, check_mode=False) is True
+    assert json.loads((tmp_path / "missing-dir" / "roles.json").read_text()) == json.loads(text)
+    (tmp_path / "a-file").write_text("x")
     with pytest.raises(OSError):
-        rar.write_template(str(tmp_path / "missing-dir" / "roles.json"), text, check_mode=False)
+        rar.write_template(str(tmp_path / "a-file" / "roles.json"), text, check_mode=False)
 
 
 def test_template_path_problems_are_found_before_any_write(tmp_path):
     assert rar.template_path_problem(str(tmp_path / "roles.json")) is None
-    missing = rar.template_path_problem(str(tmp_path / "missing-dir" / "roles.json"))
-    assert "missing-dir" in missing and "does not exist" in missing
+    assert rar.template_path_problem(str(tmp_path / "missing-dir" / "deeper" / "roles.json")) is None
+    (tmp_path / "a-file").write_text("x")
+    blocked = rar.template_path_problem(str(tmp_path / "a-file" / "roles.json"))
+    assert "a-file" in blocked and "is not a directory" in blocked
     assert "is a directory" in rar.template_path_problem(str(tmp_path))
 
 
