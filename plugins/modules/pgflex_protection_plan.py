@@ -21,7 +21,7 @@ description:
     manages it), and every server then needs V(protect).
   - It never fails because of what it finds (problems are returned in RV(problems)); it fails only on bad options or
     when Azure cannot be read.
-  - The role M(azbackup.dataprotection.pgflex_protection) runs it first, for its validation and for its plan.
+  - The role P(azbackup.dataprotection.pgflex_protection#role) runs it first, for its validation and for its plan.
 author:
   - azbackup maintainers (@azbackup)
 options:
