@@ -115,3 +115,21 @@ def test_without_limits_nothing_is_throttled(inproc):
     answers = [inproc.call("GET", inproc.vault_path("absent")) for _ in range(5)]
     assert {answer.status_code for answer in answers} == {404}
     assert answers[0].headers["x-ms-ratelimit-remaining-subscription-reads"] == "11999"
+
+
+def test_the_limits_can_be_switched_at_run_time(inproc):
+    from werkzeug.test import Client
+
+    control = Client(inproc.app)
+
+    def switch(on):
+        answer = control.post("/_emulator/settings", json={"arm_limits": on}, base_url="https://127.0.0.1:8443",
+                              environ_base={"REMOTE_ADDR": "127.0.0.1"})
+        assert answer.status_code == 200 and answer.json["arm_limits"] is on
+
+    switch(True)
+    answer = inproc.call("GET", inproc.vault_path("absent"))
+    assert answer.headers["x-ms-ratelimit-remaining-subscription-reads"] == "249"
+    switch(False)
+    answer = inproc.call("GET", inproc.vault_path("absent"))
+    assert answer.headers["x-ms-ratelimit-remaining-subscription-reads"] == "11999"
