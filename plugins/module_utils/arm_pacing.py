@@ -6,7 +6,8 @@
 Azure Resource Manager throttles each subscription per principal with token buckets (reads, writes, deletes)
 and reports what is left after every request in ``x-ms-ratelimit-remaining-subscription-reads`` / ``-writes`` /
 ``-deletes``; an empty bucket answers 429 with ``Retry-After``. ``RequestPacing`` is an azure-core pipeline
-policy placed after the retry policy (so it sees every attempt). One instance serves every client of a session:
+policy placed after the retry policy (so it sees every attempt); each client has its own policy (a pipeline links
+its policies), and every policy of a session shares one ``SessionPace``:
 - while the budget of a kind is comfortable, requests go at once;
 - when it runs low, requests of that kind take turns at the bucket's documented refill rate, so the threads of
   a list-mode run share the refill instead of racing into 429s;
@@ -52,10 +53,25 @@ def _retry_after(headers):
 
 
 class RequestPacing(HTTPPolicy):
+    """The pipeline policy of one client; the pace is the session's (``SessionPace``)."""
+
+    def __init__(self, pace):
+        super(RequestPacing, self).__init__()
+        self.pace = pace
+
+    def send(self, request):
+        http_request = request.http_request
+        key = self.pace.key(http_request)
+        self.pace.wait(self.pace.turn(key, http_request.url))
+        response = self.next.send(request)
+        self.pace.learn(key, http_request, response.http_response)
+        return response
+
+
+class SessionPace:
     """Shared pace per (subscription, kind) and per long-running operation; see the module docstring."""
 
     def __init__(self, clock=time.monotonic, sleep=time.sleep, refill=None):
-        super(RequestPacing, self).__init__()
         self._clock = clock
         self._sleep = sleep
         self._refill = dict(DOCUMENTED_REFILL, **(refill or {}))
@@ -66,20 +82,12 @@ class RequestPacing(HTTPPolicy):
         self.throttled = 0     # 429s received by this session
         self.waited = 0.0      # seconds spent waiting for a turn
 
-    def send(self, request):
-        http_request = request.http_request
-        key = self._key(http_request)
-        self._wait(self._turn(key, http_request.url))
-        response = self.next.send(request)
-        self._learn(key, http_request, response.http_response)
-        return response
-
     @staticmethod
-    def _key(http_request):
+    def key(http_request):
         match = _SUBSCRIPTION.search(http_request.url)
         return (match.group(1).lower() if match else "", kind_of(http_request.method))
 
-    def _turn(self, key, url):
+    def turn(self, key, url):
         """When this request may go (and reserve the next turn when the budget is low)."""
         with self._lock:
             now = self._clock()
@@ -94,13 +102,13 @@ class RequestPacing(HTTPPolicy):
                 start = max(start, poll[1])
             return start - now
 
-    def _wait(self, seconds):
+    def wait(self, seconds):
         if seconds > 0:
             with self._lock:
                 self.waited += seconds
             self._sleep(seconds)
 
-    def _learn(self, key, http_request, http_response):
+    def learn(self, key, http_request, http_response):
         headers = http_response.headers
         retry_after = _retry_after(headers)
         with self._lock:

@@ -101,7 +101,7 @@ class AzureSession:
         self._run_command = run_command
         self._clients = {}
         # One pace for every client and thread of this session: ARM's budgets are per subscription and principal.
-        self.pacing = arm_pacing.RequestPacing()
+        self.pace = arm_pacing.SessionPace()
 
     @property
     def auth_description(self):
@@ -117,7 +117,7 @@ class AzureSession:
                 retry_backoff_factor=RETRY_BACKOFF_FACTOR,
                 retry_backoff_max=RETRY_BACKOFF_MAX,
             ),
-            "per_retry_policies": [self.pacing],
+            "per_retry_policies": [arm_pacing.RequestPacing(self.pace)],
             "connection_timeout": CONNECTION_TIMEOUT,
             "read_timeout": READ_TIMEOUT,
             "polling_interval": azure_waits.FALLBACK_POLLING_INTERVAL,

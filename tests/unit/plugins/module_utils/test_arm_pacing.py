@@ -29,9 +29,9 @@ class Clock:
 
 def pipeline(script, clock, retries=False):
     transport = ScriptedTransport(script)
-    pacing = arm_pacing.RequestPacing(clock=clock, sleep=clock.sleep)
+    pace = arm_pacing.SessionPace(clock=clock, sleep=clock.sleep)
     policies = [azure_module.BoundedRetryPolicy(retry_backoff_factor=0)] if retries else []
-    return Pipeline(transport=transport, policies=policies + [pacing]), pacing, transport
+    return Pipeline(transport=transport, policies=policies + [arm_pacing.RequestPacing(pace)]), pace, transport
 
 
 def send(pipe, method="PUT", url=VAULT):
@@ -115,8 +115,8 @@ def test_threads_share_the_turns():
     sleeper = Sleeper()
     sleeper.now = clock.now
     transport = ScriptedTransport([writes_left(0)] * 9)
-    pacing = arm_pacing.RequestPacing(clock=sleeper, sleep=sleeper.sleep)
-    pipe = Pipeline(transport=transport, policies=[pacing])
+    pace = arm_pacing.SessionPace(clock=sleeper, sleep=sleeper.sleep)
+    pipe = Pipeline(transport=transport, policies=[arm_pacing.RequestPacing(pace)])
     send(pipe)
     threads = [threading.Thread(target=send, args=(pipe,)) for _ in range(8)]
     for thread in threads:
@@ -127,7 +127,8 @@ def test_threads_share_the_turns():
     assert sorted(sleeper.sleeps) == [round(0.1 * turn, 3) for turn in range(1, 8)]
 
 
-def test_every_client_of_a_session_shares_one_pace():
+def test_every_client_of_a_session_shares_one_pace_through_its_own_policy():
     session = make_session()
-    assert session.client_kwargs()["per_retry_policies"] == [session.pacing]
-    assert session.client_kwargs()["per_retry_policies"][0] is session.pacing
+    first, second = (session.client_kwargs()["per_retry_policies"][0] for _ in range(2))
+    assert first is not second  # a pipeline links its policies: one policy object per client
+    assert first.pace is second.pace is session.pace
