@@ -269,7 +269,11 @@ def batches_for(emulator, servers, run, output, label):
     if moved:
         batches.append({"policy_name": SECOND_POLICY, "server_ids": ids[len(ids) - moved:],
                         "report_dir": str(output / "reports" / (label + "-moved"))})
-    return [batch for batch in batches if batch["server_ids"]]
+    batches = [batch for batch in batches if batch["server_ids"]]
+    for batch in batches:
+        # the role hands its role-assignment template path to the module, which wants the directory to exist
+        Path(batch["report_dir"]).mkdir(parents=True, exist_ok=True)
+    return batches
 
 
 def run_play(emulator, batches, max_parallel, output, label):
@@ -347,8 +351,8 @@ def main(argv=None):
             emulator.reset(limits)
             for run in runs:
                 label = "{0}-servers-{1}".format(servers, run)
-                if (output / "reports").exists():
-                    shutil.rmtree(output / "reports" / label, ignore_errors=True)
+                for old in (output / "reports").glob(label + "*"):
+                    shutil.rmtree(old, ignore_errors=True)
                 print("  running {0} ...".format(label), flush=True)
                 batches = batches_for(emulator, servers, run, output, label)
                 measured = run_play(emulator, batches, parallelism(args, servers), output, label)
