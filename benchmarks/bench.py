@@ -103,7 +103,7 @@ def parse_args(argv):
                         help="sizes from this one up run with ARM's request limits on (default 500)")
     parser.add_argument("--max-parallel", type=int, default=0,
                         help="servers at once in each step's module run (pgflex_protection_max_parallel); default: "
-                             "the fleet size, at most 250")
+                             "the fleet size, at most 50 (list mode's limit)")
     parser.add_argument("--latency-ms", type=int, default=80, help="latency of every ARM request (default 80)")
     parser.add_argument("--lro-seconds", type=float, default=15.0,
                         help="duration of each long-running operation: vault PUT, validateForBackup, instance PUT "
@@ -123,7 +123,7 @@ def parse_args(argv):
 # ARM's buckets per principal (size, refill per second), as the emulator's --arm-limits defaults.
 READ_BUCKET = (250, 25.0)
 WRITE_BUCKET = (200, 10.0)
-MAX_PARALLEL_DEFAULT = 250
+MAX_PARALLEL_DEFAULT = 50  # list mode's max_parallel limit (plugins/module_utils/parallel.py)
 
 
 def parallelism(args, servers):
