@@ -79,14 +79,19 @@ class ArmLimits:
             self._buckets[key] = TokenBucket(size * factor, refill * factor, now)
         return self._buckets[key]
 
-    def admit(self, subscription, principal, method):
-        """Take a token for one request: ``(kind, remaining, retry_after)``; retry_after is None when admitted."""
+    def _pair(self, subscription, principal, method, now):
+        """The kind of the request, the caller's bucket and the subscription's bucket (call with the lock held)."""
         kind = kind_of(method)
         subscription = (subscription or "tenant").lower()
+        own = self._bucket((subscription, (principal or "").lower(), kind), kind, 1, now)
+        shared = self._bucket((subscription, kind), kind, self.global_factor, now)
+        return kind, own, shared
+
+    def admit(self, subscription, principal, method):
+        """Take a token for one request: ``(kind, remaining, retry_after)``; retry_after is None when admitted."""
         with self._lock:
             now = self.clock()
-            own = self._bucket((subscription, (principal or "").lower(), kind), kind, 1, now)
-            shared = self._bucket((subscription, kind), kind, self.global_factor, now)
+            kind, own, shared = self._pair(subscription, principal, method, now)
             wait = max(own.seconds_to_one(now), shared.seconds_to_one(now))
             if wait > 0:
                 return kind, int(min(own.tokens, shared.tokens)), max(1, math.ceil(wait))
@@ -95,13 +100,10 @@ class ArmLimits:
             return kind, int(min(own.tokens, shared.tokens)), None
 
     def remaining(self, subscription, principal, method):
-        """What is left without taking anything (for answers that never reached the buckets)."""
-        kind = kind_of(method)
-        subscription = (subscription or "tenant").lower()
+        """What is left, without taking anything."""
         with self._lock:
             now = self.clock()
-            own = self._bucket((subscription, (principal or "").lower(), kind), kind, 1, now)
-            shared = self._bucket((subscription, kind), kind, self.global_factor, now)
+            kind, own, shared = self._pair(subscription, principal, method, now)
             return kind, int(min(own.level(now), shared.level(now)))
 
 
