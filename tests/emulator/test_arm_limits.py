@@ -79,7 +79,7 @@ def limited(tmp_path):
 def test_reads_are_throttled_with_retry_after_and_every_answer_reports_the_budget(limited):
     _app, call, seed = limited
     path = SUB.format(seed.SUBSCRIPTION_ID) + "/resourcegroups/rg-backup"
-    answers = [call("GET", path, api_version="2021-04-01") for _ in range(4)]
+    answers = [call("GET", path, api_version="2021-04-01") for _dummy in range(4)]
     assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
     assert [answer.headers["x-ms-ratelimit-remaining-subscription-reads"] for answer in answers] == ["2", "1", "0", "0"]
     throttled = answers[-1]
@@ -112,7 +112,7 @@ def test_the_role_assignment_limit_answers_azures_error(limited):
 
 
 def test_without_limits_nothing_is_throttled(inproc):
-    answers = [inproc.call("GET", inproc.vault_path("absent")) for _ in range(5)]
+    answers = [inproc.call("GET", inproc.vault_path("absent")) for _dummy in range(5)]
     assert {answer.status_code for answer in answers} == {404}
     assert answers[0].headers["x-ms-ratelimit-remaining-subscription-reads"] == "11999"
 

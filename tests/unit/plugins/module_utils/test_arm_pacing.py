@@ -45,7 +45,7 @@ def writes_left(count):
 def test_a_comfortable_budget_costs_no_wait():
     clock = Clock()
     pipe, pacing, _transport = pipeline([writes_left(150), writes_left(149), writes_left(148)], clock)
-    for _ in range(3):
+    for _dummy in range(3):
         send(pipe)
     assert clock.sleeps == []
     assert pacing.waited == 0
@@ -54,7 +54,7 @@ def test_a_comfortable_budget_costs_no_wait():
 def test_a_low_budget_makes_requests_take_turns_at_the_refill_rate():
     clock = Clock()
     pipe, pacing, _transport = pipeline([writes_left(5)] * 4, clock)
-    for _ in range(4):
+    for _dummy in range(4):
         send(pipe)
     # the first learns the budget is low; each next write waits its turn, 1/10 s apart (writes refill 10/s)
     assert clock.sleeps == [0.1, 0.1]
@@ -92,7 +92,7 @@ def test_a_429_holds_every_thread_for_its_retry_after_and_the_request_is_retried
 def test_status_polls_without_retry_after_back_off_per_operation():
     clock = Clock()
     pipe, _pacing, _transport = pipeline([(200, {})] * 7 + [(200, {"Retry-After": "1"}), (200, {})], clock)
-    for _ in range(6):
+    for _dummy in range(6):
         send(pipe, "GET", STATUS)
     assert clock.sleeps == [1.5, 2.25, 3.375, 5.062, 7.594]
     send(pipe, "GET", STATUS.replace("op1", "op2"))  # another operation has its own pace
@@ -118,7 +118,7 @@ def test_threads_share_the_turns():
     pace = arm_pacing.SessionPace(clock=sleeper, sleep=sleeper.sleep)
     pipe = Pipeline(transport=transport, policies=[arm_pacing.RequestPacing(pace)])
     send(pipe)
-    threads = [threading.Thread(target=send, args=(pipe,)) for _ in range(8)]
+    threads = [threading.Thread(target=send, args=(pipe,)) for _dummy in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -129,6 +129,6 @@ def test_threads_share_the_turns():
 
 def test_every_client_of_a_session_shares_one_pace_through_its_own_policy():
     session = make_session()
-    first, second = (session.client_kwargs()["per_retry_policies"][0] for _ in range(2))
+    first, second = (session.client_kwargs()["per_retry_policies"][0] for _dummy in range(2))
     assert first is not second  # a pipeline links its policies: one policy object per client
     assert first.pace is second.pace is session.pace
