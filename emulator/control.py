@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from werkzeug.wrappers import Response
 
-from emulator import dataplane, rbac, regions, seed
+from emulator import dataplane, rbac, regions, seed, state
 from emulator.clock import iso
 from emulator.dataplane import control as dataplane_control
 
@@ -87,8 +87,9 @@ def _clock(store, request):
 
 
 # Run-time settings (additive to the contract): how long things take, in real seconds, and switches.
-_TUNABLE = ("lro_seconds", "propagation_seconds", "protection_seconds", "job_seconds", "no_retry_after")
-_SWITCHES = ("no_retry_after",)
+_TUNABLE = ("lro_seconds", "propagation_seconds", "protection_seconds", "job_seconds", "no_retry_after",
+            "arm_limits")
+_SWITCHES = ("no_retry_after", "arm_limits")
 
 
 def _settings_body(settings):
@@ -96,8 +97,11 @@ def _settings_body(settings):
 
 
 def _apply_settings(app, settings):
+    limits_changed = settings.arm_limits != app.store.settings.arm_limits
     app.settings = settings
     app.store.settings = settings
+    if limits_changed:  # full buckets when the limits are switched on
+        app.store.arm_limits = state.arm_limits(settings)
 
 
 def _settings(app, request):

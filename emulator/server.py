@@ -26,13 +26,16 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from emulator import api_versions, control, dataplane, identity, rbac, registry, seed, tls
+from emulator import api_versions, control, dataplane, identity, rbac, registry, seed, throttling, tls
 from emulator.arm import ArmError, ArmRequest, ArmResponse, find_resource_group
 from emulator.state import Store
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _LOGGED_REQUEST_HEADERS = ("Content-Type", "User-Agent", "x-ms-client-request-id", "x-ms-correlation-request-id",
                            "If-Match", "If-None-Match", "x-ms-authorization-auxiliary")
+# What the remaining-budget headers say without --arm-limits (Azure's figures of old, never running out).
+_UNLIMITED = {throttling.READS: (throttling.READS, 11999), throttling.WRITES: (throttling.WRITES, 1199),
+              throttling.DELETES: (throttling.DELETES, 14999)}
 
 
 class DroppedConnection(ConnectionAbortedError):
@@ -136,6 +139,7 @@ class EmulatorApp:
             route, values = self._match(path, request.method)
             api_versions.check_present_and_well_formed(route.provider, version)
             self._check_subscription(path)
+            self._admit(request, path, caller)
             api_versions.check_supported(route.provider, version, _resource_type(path, route.provider),
                                          self._location_hint(values, raw_body))
             arm_request = ArmRequest(method=request.method, path=path.rstrip("/") or "/",
@@ -149,6 +153,20 @@ class EmulatorApp:
             return answer, caller
         except ArmError as error:
             return ArmResponse(error.status, error.body(), dict(error.headers)), caller
+
+    def _admit(self, request, path, caller):
+        """ARM's request limits (--arm-limits): a token from the caller's and the subscription's buckets, or 429."""
+        limits = self.store.arm_limits
+        if limits is None:
+            return
+        parts = path.strip("/").split("/")
+        subscription = parts[1] if len(parts) > 1 and parts[0] == "subscriptions" else None
+        kind, remaining, retry_after = limits.admit(subscription, caller.object_id, request.method)
+        request.environ["emulator.ratelimit"] = (kind, remaining)
+        if retry_after is not None:
+            raise ArmError(429, "SubscriptionRequestsThrottled",
+                           throttling.throttled_message(kind, path, retry_after),
+                           headers={"Retry-After": str(retry_after)})
 
     def _canonical_path(self, path):
         """ARM paths are case-insensitive: give known static segments their registered spelling."""
@@ -208,7 +226,7 @@ class EmulatorApp:
     def _arm_headers(self, request, request_id, answer):
         """ARM's common response headers plus the handler's own (Location, Azure-AsyncOperation, ...)."""
         now = datetime.now(timezone.utc)
-        write = request.method not in ("GET", "HEAD")
+        kind, remaining = request.environ.get("emulator.ratelimit") or _UNLIMITED[throttling.kind_of(request.method)]
         headers = {
             "Cache-Control": "no-cache",
             "Pragma": "no-cache",
@@ -218,8 +236,7 @@ class EmulatorApp:
             "x-ms-routing-request-id": f"EASTUS:{now:%Y%m%dT%H%M%SZ}:{request_id}",
             "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
             "X-Content-Type-Options": "nosniff",
-            ("x-ms-ratelimit-remaining-subscription-writes" if write
-             else "x-ms-ratelimit-remaining-subscription-reads"): "1199" if write else "11999",
+            throttling.remaining_header(kind): str(remaining),
         }
         headers.update(answer.headers)
         if answer.body is not None:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Tuple
 
 
 @dataclass(frozen=True)
@@ -21,3 +21,9 @@ class Settings:
     no_retry_after: bool = False
     # --data-plane: PostgreSQL, real dumps and Azurite behind the seeded resources (emulator/dataplane/).
     data_plane: bool = False
+    # --arm-limits: ARM's request limits (emulator/throttling.py); (bucket size, refill per second) per kind.
+    arm_limits: bool = False
+    read_limit: Tuple[int, float] = (250, 25.0)
+    write_limit: Tuple[int, float] = (200, 10.0)
+    delete_limit: Tuple[int, float] = (200, 10.0)
+    role_assignment_limit: int = 4000

@@ -7,7 +7,7 @@ short and never sleep), so handlers can read and write several tables without fu
 import threading
 from collections import defaultdict
 
-from emulator import registry
+from emulator import registry, throttling
 from emulator.clock import SimClock
 from emulator.lro import OperationManager
 
@@ -24,6 +24,7 @@ class Store:
         self.request_log = []
         self.faults = []
         self.counters = defaultdict(int)
+        self.arm_limits = None
         self._next_seq = 0
 
     def table(self, name):
@@ -61,6 +62,7 @@ class Store:
             self.counters.clear()
             self.operations.clear()
             self.clock.reset()
+            self.arm_limits = arm_limits(self.settings)
             self._next_seq = 0
             for _order, load in registry.REGISTRY.seeders:
                 load(self)
@@ -73,3 +75,11 @@ class Store:
             for callback in registry.REGISTRY.clock_hooks:
                 callback(self, before, after)
             return before, after
+
+
+def arm_limits(settings):
+    """Fresh token buckets when the emulator runs with ``--arm-limits``, else None."""
+    if not getattr(settings, "arm_limits", False):
+        return None
+    return throttling.ArmLimits({throttling.READS: settings.read_limit, throttling.WRITES: settings.write_limit,
+                                 throttling.DELETES: settings.delete_limit})

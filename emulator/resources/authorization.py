@@ -204,10 +204,22 @@ def put_assignment(store, caller, scope, name, body):
         if (record["scope"].lower() == scope.lower() and record["principalId"].lower() == principal["objectId"].lower()
                 and record["roleDefinitionGuid"] == role_guid):
             raise ArmError(409, "RoleAssignmentExists", "The role assignment already exists.")
+    _check_assignment_limit(store, scope)
     description = properties.get("description") if isinstance(properties.get("description"), str) else None
     record = add_assignment(store, scope, name.lower(), role_guid, principal["objectId"],
                             principal["principalType"], created_by=caller.object_id, description=description)
     return json_response(201, _assignment_body(record))
+
+
+def _check_assignment_limit(store, scope):
+    """With --arm-limits, Azure's fixed limit of role assignments per subscription (all scopes in it count)."""
+    settings = store.settings
+    if not getattr(settings, "arm_limits", False) or not scope.lower().startswith("/subscriptions/"):
+        return
+    subscription = scope.split("/")[2].lower()
+    count = sum(1 for record in store.table(TABLE).values() if record["subscriptionId"].lower() == subscription)
+    if count >= settings.role_assignment_limit:
+        raise ArmError(400, "RoleAssignmentLimitExceeded", "No more role assignments can be created.")
 
 
 def _assignment_key(request):

@@ -20,6 +20,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
     arm,
+    arm_pacing,
     azure_auth,
     azure_cloud,
     azure_errors,
@@ -99,6 +100,8 @@ class AzureSession:
         self.subscription_id = self.plan.get("subscription_id")
         self._run_command = run_command
         self._clients = {}
+        # One pace for every client and thread of this session: ARM's budgets are per subscription and principal.
+        self.pace = arm_pacing.SessionPace()
 
     @property
     def auth_description(self):
@@ -114,6 +117,7 @@ class AzureSession:
                 retry_backoff_factor=RETRY_BACKOFF_FACTOR,
                 retry_backoff_max=RETRY_BACKOFF_MAX,
             ),
+            "per_retry_policies": [arm_pacing.RequestPacing(self.pace)],
             "connection_timeout": CONNECTION_TIMEOUT,
             "read_timeout": READ_TIMEOUT,
             "polling_interval": azure_waits.FALLBACK_POLLING_INTERVAL,

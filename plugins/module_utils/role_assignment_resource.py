@@ -317,8 +317,24 @@ def _is_code(exc, status, code):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def ensure_present(client, read_permissions, required, existing, management_groups, check_mode):
+def assignments_in_use(client, subscriptions):
+    """{subscription: role assignments that count against Azure's limit} (management group ones do not)."""
+    counts = {}
+    for sub in subscriptions:
+        count = 0
+        for item in client.role_assignments.list_for_scope(scope="/subscriptions/" + sub):
+            fields = ra.assignment_fields(to_arm(item))
+            if fields and ra.scope_key(fields[0]).startswith(ra.scope_key("/subscriptions/" + sub)):
+                count += 1
+        counts[sub.lower()] = count
+    return counts
+
+
+def ensure_present(client, read_permissions, required, existing, management_groups, check_mode, alternative=None):
     """Create what is missing, or find out that the caller may not (writing nothing); returns an ``Outcome``.
+
+    Before the first write, what the run adds is counted against Azure's limit per subscription: past it, a
+    ``RoleAssignmentInputError`` on ``scope`` (saying what ``alternative``, the wider scope, would need).
 
     Raises the SDK's ``HttpResponseError`` for errors other than 403 ``AuthorizationFailed`` (refused write: the
     writes stop there) and 409 ``RoleAssignmentExists`` (someone else created it: ``existing``).
@@ -329,6 +345,10 @@ def ensure_present(client, read_permissions, required, existing, management_grou
         return outcome
     if _refused(outcome, read_permissions, [item["scope"] for item in todo], WRITE_ACTION):
         return outcome
+    subscriptions = sorted({ra.subscription_of(item["scope"]) for item in todo} - {None})
+    refusal = ra.over_limit(todo, assignments_in_use(client, subscriptions), alternative)
+    if refusal:
+        raise ra.RoleAssignmentInputError("scope", refusal)
     for item in todo:
         if check_mode:
             outcome.done.append(item["name"])

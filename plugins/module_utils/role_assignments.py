@@ -47,6 +47,8 @@ ERROR_AUTHORIZATION_FAILED = "AuthorizationFailed"
 
 PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal", "ForeignGroup")
 OPERATIONS = ("backup", "restore")
+# Azure RBAC's fixed limit per subscription (assignments at the subscription, its groups and resources).
+ASSIGNMENTS_PER_SUBSCRIPTION = 4000
 SCOPES = ("resource", "resource_group", "subscription")
 STATUSES = ("existing", "inherited", "missing")
 
@@ -282,6 +284,44 @@ def required_assignments(datasource, principal_id, servers, operation, scope, st
                 if scope_key(source["id"]) not in [scope_key(t) for t in item["targets"]]:
                     item["targets"].append(source["id"])
     return items
+
+
+def scope_alternative(datasource, principal_id, servers, operation, scope, storage_account_id=None):
+    """When ``resource_group`` scope would need fewer assignments than ``scope`` (servers sharing resource groups):
+    ``{"scope", "assignments", "instead_of", "message"}``; else None."""
+    if scope != "resource":
+        return None
+    narrow = required_assignments(datasource, principal_id, servers, operation, scope, storage_account_id)
+    wide = required_assignments(datasource, principal_id, servers, operation, "resource_group", storage_account_id)
+    if len(wide) >= len(narrow):
+        return None
+    return {"scope": "resource_group", "assignments": len(wide), "instead_of": len(narrow),
+            "message": "scope resource_group would need {0} role assignments instead of {1} (the servers share "
+                       "resource groups; Azure allows {2} per subscription).".format(
+                           len(wide), len(narrow), ASSIGNMENTS_PER_SUBSCRIPTION)}
+
+
+def subscription_of(scope):
+    return parse_resource_id(scope)["subscription_id"]
+
+
+def over_limit(to_add, in_use, alternative=None):
+    """The refusal when adding ``to_add`` (items) to ``in_use`` ({subscription: assignments}) passes Azure's limit."""
+    adding = {}
+    for item in to_add:
+        sub = (subscription_of(item["scope"]) or "").lower()
+        if sub:
+            adding[sub] = adding.get(sub, 0) + 1
+    for sub, count in sorted(adding.items()):
+        present = in_use.get(sub, 0)
+        if present + count > ASSIGNMENTS_PER_SUBSCRIPTION:
+            message = ("Subscription {0} holds {1} role assignments; this run would add {2}, past Azure's limit of {3} "
+                       "per subscription (RoleAssignmentLimitExceeded). Nothing was written.").format(
+                           sub, present, count, ASSIGNMENTS_PER_SUBSCRIPTION)
+            if alternative:
+                message += " With " + alternative["message"]
+            return message
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------------------

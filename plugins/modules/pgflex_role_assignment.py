@@ -177,6 +177,16 @@ vault_id:
   description: Resource id of the vault whose identity it is; null with O(principal_id).
   returned: always
   type: str
+scope_alternative:
+  description:
+    - When servers share resource groups and O(scope=resource), how many assignments O(scope=resource_group) would
+      need instead (Azure allows 4000 role assignments per subscription); null otherwise.
+    - Before the first write, what the run would add is counted against that limit; a run that would pass it fails
+      on O(scope) and writes nothing.
+  returned: always
+  type: dict
+  sample: {"scope": "resource_group", "assignments": 2, "instead_of": 501, "message": "scope resource_group would
+    need 2 role assignments instead of 501 (the servers share resource groups; Azure allows 4000 per subscription)."}
 assignments:
   description: One entry per required grant (role and scope), in a stable order.
   returned: always
@@ -320,6 +330,8 @@ def main():
         principal_id, vault_id = rar.resolve_principal(params, subscription_id, read)
         required = ra.required_assignments(PGFLEX, principal_id, servers, params["operation"], params["scope"],
                                            storage)
+        alternative = ra.scope_alternative(PGFLEX, principal_id, servers, params["operation"], params["scope"],
+                                           storage)
         if params["state"] == "present":
             rar.check_targets_exist(servers, storage, read)
     if params["template_path"]:
@@ -338,7 +350,7 @@ def main():
     ):
         if params["state"] == "present":
             outcome = rar.ensure_present(client, read_permissions, required, existing, management_groups,
-                                         azure.check_mode)
+                                         azure.check_mode, alternative)
         else:
             others = []
             if vault_id and params["operation"] == "backup":
@@ -358,6 +370,9 @@ def main():
             caller = azure.session.caller()
     result, problem = rar.result(outcome, principal_id, caller, params["template_path"])
     result["vault_id"] = vault_id
+    result["scope_alternative"] = alternative
+    if alternative and params["state"] == "present":
+        azure.warn(alternative["message"][0].upper() + alternative["message"][1:])
     changed = outcome.changed
     diff = result.pop("diff")
     if result["role_assignment_template"] is not None and params["template_path"]:

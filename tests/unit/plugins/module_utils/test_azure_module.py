@@ -114,6 +114,7 @@ def make_session(plan=None):
     session.scope = "https://management.example/.default"
     session.subscription_id = "sub"
     session._clients = {}
+    session.pace = azure_module.arm_pacing.SessionPace()
     return session
 
 

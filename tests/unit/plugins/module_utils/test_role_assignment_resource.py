@@ -95,13 +95,13 @@ class FakeRoleAssignments:
 
     def list_for_scope(self, scope, filter=None):  # noqa: A002 - the SDK's keyword
         self.calls.append(("LIST", scope, filter))
-        principal = filter.split("'")[1]
+        principal = filter.split("'")[1] if filter else None  # no filter: every principal's
         out = []
         for item in self.assignments:
             fields = ra.assignment_fields(item)
             at_or_below = ra.scope_key(fields[0]).startswith(ra.scope_key(scope))
             above = ra.scope_key(fields[0]) in [ra.scope_key(s) for s in ra.scope_chain(scope, [MG])]
-            if fields[2] == principal and (at_or_below or above):
+            if principal in (None, fields[2]) and (at_or_below or above):
                 out.append(Model(item))
         return iter(out)
 
@@ -687,3 +687,29 @@ def test_absent_without_other_servers_removes_the_group_reader_too():
     still_needed = backup_required([server("pg9", rg="rg-other")])
     rar.ensure_absent(fake, Permissions(), required, existing, groups, False, still_needed)
     assert len(fake.role_assignments.writes) == 2
+
+
+def test_a_run_that_would_pass_the_subscription_limit_writes_nothing_and_says_what_a_wider_scope_needs(monkeypatch):
+    servers = [server("pg{0}".format(index)) for index in range(3)]
+    required = backup_required(servers)
+    others = [listed(rg_scope(), READER, principal="99999999-2222-3333-4444-555555555555", name=str(index))
+              for index in range(2)]
+    fake = client(others)
+    monkeypatch.setattr(ra, "ASSIGNMENTS_PER_SUBSCRIPTION", 5)  # 2 in use + 4 to add
+    alternative = ra.scope_alternative(PGFLEX, PRINCIPAL, servers, "backup", "resource")
+    assert (alternative["assignments"], alternative["instead_of"]) == (2, 4)
+    existing, groups = rar.list_assignments(fake, PRINCIPAL, [i["scope"] for i in required])
+    with pytest.raises(ra.RoleAssignmentInputError) as caught:
+        rar.ensure_present(fake, Permissions(), required, existing, groups, False, alternative)
+    assert caught.value.option == "scope"
+    assert "holds 2 role assignments; this run would add 4, past Azure's limit of 5" in str(caught.value)
+    assert "scope resource_group would need 2 role assignments instead of 4" in str(caught.value)
+    assert fake.role_assignments.writes == []
+    monkeypatch.setattr(ra, "ASSIGNMENTS_PER_SUBSCRIPTION", 6)
+    assert run_present(fake, required).done == [item["name"] for item in required]
+
+
+def test_no_alternative_when_every_server_has_its_own_group_or_the_scope_is_already_wide():
+    servers = [server("pg1", rg="rg-a"), server("pg2", rg="rg-b")]
+    assert ra.scope_alternative(PGFLEX, PRINCIPAL, servers, "backup", "resource") is None
+    assert ra.scope_alternative(PGFLEX, PRINCIPAL, servers, "backup", "resource_group") is None
