@@ -15,6 +15,13 @@ created, and every server needs ``protect``.
 
 import re
 
+try:
+    from azure.core.exceptions import HttpResponseError
+except ImportError:  # the modules fail with missing_required_lib before any of this runs
+
+    class HttpResponseError(Exception):  # noqa: D101
+        pass
+
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, policies, references, servers, vaults
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import lookup
@@ -30,21 +37,74 @@ ACTIONS = ("protect", "repair", "resume", "change_policy", "change_identity", "b
 
 class Reads:
     """What a plan reads: ``api`` (the vault's DataProtectionApi: vault, policy, instances, resource),
-    ``list_group(group_id)`` (the datasource's servers of a resource group) and ``group_location(name)`` (the region
-    of a resource group of the vault's subscription, None when it does not exist)."""
+    ``list_group(group_id)`` (the datasource's servers of a resource group), ``group_location(name)`` (the region
+    of a resource group of the vault's subscription, None when it does not exist) and ``vaults`` (the other vaults the
+    caller can read: ``subscriptions()``, ``vaults(subscription_id)``, ``instances(vault_id)``,
+    ``deleted_instances(vault_id)``, as ``server_inventory.AzureReader`` reads them; None: not checked)."""
 
-    def __init__(self, api, list_group, group_location):
+    def __init__(self, api, list_group, group_location, vaults=None):
         self.api = api
         self.list_group = list_group
         self.group_location = group_location
+        self.vaults = vaults
 
 
-def server_action(current, server_id, policy_id, identity_id):
+def _listed(read, *args):
+    """``read(*args)``, or None when the caller may not read it (403): a vault the caller cannot read is skipped."""
+    try:
+        return read(*args)
+    except HttpResponseError as exc:
+        if getattr(exc, "status_code", None) in (401, 403):
+            return None
+        raise
+
+
+def protection_elsewhere(vaults, vault_id, server_ids):
+    """({server key: [(vault id, instance name, soft deleted?)]}, vault ids skipped as unreadable) for the servers
+    protected by a vault other than ``vault_id``, live or soft-deleted: one listing per vault, not per server."""
+    wanted = set(arm.normalize_id(server_id) for server_id in server_ids)
+    subscriptions = set(arm.subscription_of(server_id) for server_id in server_ids)
+    subscriptions.add(arm.subscription_of(vault_id))
+    subscriptions.update(_listed(vaults.subscriptions) or [])
+    found, skipped = {}, []
+    for subscription_id in sorted(item.lower() for item in subscriptions):
+        for vault in _listed(vaults.vaults, subscription_id) or []:
+            if arm.same_id(vault.get("id"), vault_id):
+                continue
+            for read, deleted in ((vaults.instances, False), (vaults.deleted_instances, True)):
+                listed = _listed(read, vault["id"])
+                if listed is None:
+                    skipped.append(vault["id"])
+                    break
+                for body in listed:
+                    server = (arm.properties(body).get("dataSourceInfo") or {}).get("resourceID")
+                    if server and arm.normalize_id(server) in wanted:
+                        soft = deleted or lifecycle_state(body) == "deleted"
+                        found.setdefault(arm.normalize_id(server), []).append((vault["id"], body.get("name"), soft))
+    return found, sorted(set(skipped))
+
+
+def elsewhere_problem(server_name, vault_id, instance_name, soft_deleted):
+    """Why a server protected by another vault cannot be protected by this one, and what to do."""
+    where = "vault '{0}' (resource group {1}, subscription {2})".format(
+        arm.last_segment(vault_id), arm.parse_resource_id(vault_id)["resource_group"], arm.subscription_of(vault_id))
+    if soft_deleted:
+        return ("Server '{0}' has a soft-deleted backup instance '{1}' in {2}; Azure protects a server in one vault "
+                "only, soft-deleted instances included: purge it there after its soft-delete retention ends, or "
+                "{3} and protect the server in that vault.".format(
+                    server_name, instance_name, where, lookup.undelete_advice(vault_id, instance_name)))
+    return ("Server '{0}' is already protected by backup instance '{1}' in {2}; Azure protects a server in one vault "
+            "only: keep it there (leave the server out of this plan), or delete that instance first (stop "
+            "protection and keep its data with state: stopped, or delete it to move the server).".format(
+                server_name, instance_name, where))
+
+
+def server_action(current, server_id, policy_id, identity_id, vault_id=None, vault_name=None):
     """(action, reason) of one server: ``protection_action``, or ``blocked`` for a soft-deleted instance (which a
     run refuses to protect again until it is undeleted or purged)."""
     if current is not None and lifecycle_state(current) == "deleted":
-        return "blocked", ("its backup instance '{0}' is soft-deleted in the vault: undelete it, or wait until its "
-                           "soft-delete retention ends, before protecting the server again".format(current.get("name")))
+        return "blocked", lookup.soft_deleted_here(vault_id or "<vault id>", vault_name or "the vault",
+                                                   current.get("name"))
     return protection_action(current, server_id, policy_id, "present", identity_id)
 
 
@@ -233,13 +293,26 @@ def build_plan(reads, request, subscription_id, datasource):
     policy_plan = _plan_policy(reads, request, datasource, names, current_vault is not None, vault_label, problems)
     _plan_identity(reads, request.get("identity"), names, problems)
     instances = api.instances() if current_vault is not None else []
+    deleted = api.deleted_instances() if current_vault is not None and found["servers"] else []
+    elsewhere, unreadable = {}, []
+    if reads.vaults is not None and found["servers"]:
+        elsewhere, unreadable = protection_elsewhere(reads.vaults, api.vault_id,
+                                                     [server["id"] for server in found["servers"]])
+    for skipped in unreadable:
+        warnings.append("Backup vault {0} could not be read, so the plan does not know whether it protects one of "
+                        "the servers.".format(skipped))
     planned = []
     for server in found["servers"]:
-        existing = lookup.find_for_server(instances, server["id"])
+        existing = lookup.find_for_server(instances, server["id"]) or lookup.find_for_server(deleted, server["id"])
         current = existing[0] if existing else None
-        action, reason = server_action(current, server["id"], policy_plan["id"], request.get("identity"))
+        action, reason = server_action(current, server["id"], policy_plan["id"], request.get("identity"),
+                                       api.vault_id, api.vault_name)
         if action == "blocked":
             problems.append("Server '{0}': {1}.".format(server["name"], reason))
+        others = elsewhere.get(arm.normalize_id(server["id"])) or []
+        if others and action == "protect":
+            action, reason = "blocked", "protected by another vault"
+            problems.extend(elsewhere_problem(server["name"], *other) for other in others)
         before = to_readable(current)
         planned.append({
             "id": server["id"], "name": server["name"], "resource_group": server["resource_group"],

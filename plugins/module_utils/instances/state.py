@@ -34,7 +34,9 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.decision import decide
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.lookup import (
     find_for_server,
+    find_soft_deleted,
     instance_id,
+    soft_deleted_here,
 )
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.readable import (
     diff_view,
@@ -87,8 +89,11 @@ def wait_for_state(api, name, wanted, timeout, sleep=time.sleep, clock=time.mono
     return body
 
 
-def locate(api, params, server_id, datasource):
-    """(name, current body or None) of the instance the task is about; fails on a conflicting ``name``."""
+def locate(api, params, server_id, datasource, soft_deleted=None):
+    """(name, current body or None) of the instance the task is about; fails on a conflicting ``name``.
+
+    ``soft_deleted(api, server_id)``: when given and the server has no live instance, its soft-deleted instance in the
+    vault (the backupInstances list leaves those out) becomes the current one."""
     name = params.get("name")
     if name:
         current = api.instance(name)
@@ -106,10 +111,15 @@ def locate(api, params, server_id, datasource):
                 "Server '{0}' is already protected in vault '{1}' by backup instance '{2}'; Azure protects a server "
                 "once per vault. Leave name unset (the module then finds it) or use name: {2}.".format(
                     last_segment(server_id), api.vault_name, others[0].get("name")))
-        return name, None
+        deleted = soft_deleted(api, server_id) if soft_deleted is not None else None
+        return (deleted.get("name"), deleted) if deleted is not None else (name, None)
     found = find_for_server(api.instances(), server_id)
     if found:
         return found[0].get("name"), found[0]
+    if soft_deleted is not None:
+        deleted = soft_deleted(api, server_id)
+        if deleted is not None:
+            return deleted.get("name"), deleted
     return datasource.instance_name(server_id), None
 
 
@@ -147,13 +157,12 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
     wait, timeout = contract.waits(params)
     datasource = datasources.of_resource(server_id)
     vault = api.require_vault()
-    name, current = locate(api, params, server_id, datasource)
+    name, current = locate(api, params, server_id, datasource, find_soft_deleted)
     current_state = lifecycle_state(current)
     if current_state == "deleted":
-        raise InputError(
-            "Backup instance '{0}' of server '{1}' is soft-deleted in vault '{2}'. Undelete it (az dataprotection "
-            "backup-instance deleted-backup-instance undelete) or wait until its soft-delete retention ends before "
-            "protecting the server again.".format(name, last_segment(server_id), api.vault_name))
+        raise InputError("Server '{0}' cannot be protected in vault '{1}': {2}.".format(
+            last_segment(server_id), api.vault_name, soft_deleted_here(api.vault_id, api.vault_name, name)),
+            error_code="SoftDeletedInThisVault")
     if current is None and state != "present":
         raise InputError(
             "Server '{0}' has no backup instance in vault '{1}', so it cannot be {2}. Protect it first with "

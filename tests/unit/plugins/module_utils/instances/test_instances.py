@@ -455,6 +455,21 @@ def test_stopping_a_server_that_is_not_protected_fails():
         present(Fake(), state="stopped")
 
 
+def test_a_server_soft_deleted_in_this_vault_is_refused_with_how_to_undelete_it_before_any_write():
+    fake = Fake()
+    gone = instance_body("i1", state="SoftDeleted")
+    gone["id"] = VAULT_ID + "/deletedBackupInstances/i1"
+    fake.deleted["i1"] = gone
+    for check_mode in (True, False):
+        with pytest.raises(InputError) as caught:
+            present(fake, check_mode=check_mode)
+        text = str(caught.value)
+        assert "soft-deleted in this vault ('bv1')" in text
+        assert VAULT_ID + "/deletedBackupInstances/i1/undelete" in text
+        assert "any other vault" not in text and caught.value.extra["error_code"] == "SoftDeletedInThisVault"
+    assert fake.writes() == []
+
+
 # ------------------------------------------------------------------------------------------------- ensure_absent
 
 
