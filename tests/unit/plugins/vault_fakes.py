@@ -117,6 +117,7 @@ class Fake:
         self.configuring_polls = 1       # GETs that still say ConfiguringProtection after a PUT
         self.pending = {}
         self.adhoc_job = None
+        self.job_read_errors = []        # errors a job GET raises, one per call; then it answers
         self.backup_vaults = self
         self.backup_policies = _Policies(self)
         self.backup_instances = _Instances(self)
@@ -259,6 +260,8 @@ class _Jobs:
         self.fake = fake
 
     def get(self, resource_group, vault, job_id):
+        if self.fake.job_read_errors:
+            raise self.fake.job_read_errors.pop(0)
         if job_id not in self.fake.jobs_store:
             raise ResourceNotFoundError("job not found")
         job = self.fake.jobs_store[job_id]

@@ -550,6 +550,37 @@ def test_ondemand_failed_job_fails_with_its_error():
     assert err.value.extra["job_id"] == "j2"
 
 
+def test_ondemand_says_the_backup_started_when_only_its_job_read_fails_and_a_rerun_finds_that_job():
+    fake = Fake(instances=[instance_body("i1")])
+    fake.adhoc_job = job_body("j3")
+    fake.job_read_errors = [http_error("InternalServerError", "The service is busy.", status=500)]
+    with pytest.raises(InputError) as err:
+        ondemand(fake, wait=True)
+    text = str(err.value)
+    assert "was started (job j3), but its job could not be read (HTTP 500 InternalServerError" in text
+    assert "failed triggering" not in text and "rerun the task" in text
+    assert err.value.extra["job_id"] == "j3" and err.value.extra["started"] and err.value.extra["job_read_failed"]
+    assert [c[0] for c in fake.writes()].count("adhoc") == 1
+    # The rerun finds the running on-demand job of the instance and starts no second backup.
+    fake.jobs_store["j3"]["_script"] = [{"status": "Completed", "endTime": "2026-01-01T00:05:00Z"}]
+    warnings = []
+    result = ondemand_backup(make_api(fake), {"backup_instance_name": None, "retention_tag": "Default",
+                                              "rule_name": None, "wait": True, "wait_timeout": 60},
+                             SERVER_ID, False, warnings.append, sleep=Clock().sleep, clock=Clock())
+    assert [c[0] for c in fake.writes()].count("adhoc") == 1
+    assert result["already_running"] and not result["started"] and result["job_id"] == "j3"
+    assert result["job"]["status"] == "completed"
+    assert any("already running (job j3" in text for text in warnings)
+
+
+def test_ondemand_check_mode_reports_a_running_backup_instead_of_a_new_one():
+    fake = Fake(instances=[instance_body("i1")], jobs=[job_body("j4"), job_body("j5", status="Completed"),
+                                                       job_body("j6", instance="other")])
+    result = ondemand(fake, check_mode=True)
+    assert result["already_running"] and not result["started"] and result["job_id"] == "j4"
+    assert fake.writes() == []
+
+
 def test_ondemand_refuses_unknown_tags_and_unprotected_servers():
     fake = Fake(instances=[instance_body("i1")])
     with pytest.raises(InputError, match="Default, Weekly"):
