@@ -53,7 +53,8 @@ options:
       - V(stopped) stops protection and keeps the existing recovery points (they no longer expire).
       - V(suspended) stops scheduled backups; existing recovery points keep expiring by the policy.
       - V(absent) deletes the instance; in a vault with soft delete the instance and its recovery points are kept
-        as a soft-deleted instance for the vault's retention period.
+        as a soft-deleted instance for the vault's retention period. Without soft delete its recovery points are
+        deleted for good, which needs O(allow_data_loss=true) when there are any.
     type: str
     choices: [present, absent, stopped, suspended]
     default: present
@@ -88,6 +89,15 @@ options:
       - V(0) means do not wait.
     type: int
     default: 600
+  allow_data_loss:
+    description:
+      - With O(state=absent) in a vault whose soft delete is off, delete an instance that holds recovery points
+        (they are removed for good). Without it the task fails, in check mode too, saying how many recovery points
+        would be lost.
+      - Not needed when the instance has no recovery point, or the vault keeps deleted instances (soft delete on).
+    type: bool
+    default: false
+    version_added: 0.2.0
 extends_documentation_fragment:
   - azbackup.dataprotection.azure
   - azbackup.dataprotection.vault
@@ -248,6 +258,11 @@ note:
   description: What soft delete means for the deleted instance.
   returned: when O(state=absent) and the vault has soft delete
   type: str
+recovery_points_lost:
+  description: How many recovery points the deletion removed (in check mode would remove) for good.
+  returned: when O(state=absent), an instance existed and the vault's soft delete is off
+  type: int
+  version_added: 0.2.0
 servers:
   description:
     - List mode, one entry per server of O(servers), in the order given. Each entry holds what a single-server run
@@ -310,6 +325,7 @@ def argument_spec():
         on_unsupported_size=dict(type="str", choices=list(state.SIZE_ACTIONS), default="warn"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
+        allow_data_loss=dict(type="bool", default=False),
         **server_list.argument_spec()
     )
 

@@ -334,7 +334,10 @@ def soft_delete_state(vault):
 
 def ensure_absent(api, params, server_id, check_mode, sleep=time.sleep, clock=time.monotonic):
     """Delete the instance (its recovery points go with it, or into soft delete); returns an EnsureResult whose
-    ``extra`` says whether the vault keeps it soft-deleted."""
+    ``extra`` says whether the vault keeps it soft-deleted, or how many recovery points are gone for good.
+
+    Without soft delete, an instance that holds recovery points is deleted only with ``allow_data_loss`` (check mode
+    refuses the same way, so a dry run shows it)."""
     vault = api.vault()
     if vault is None:
         return EnsureResult(False, None, compare.diff_result(None, None), extra={"soft_deleted": False})
@@ -351,6 +354,17 @@ def ensure_absent(api, params, server_id, check_mode, sleep=time.sleep, clock=ti
             "Vault '{0}' has soft delete {1}: the instance and its recovery points are kept as a soft-deleted "
             "instance for {2} days (undelete is possible until then) and the vault cannot be deleted before they are "
             "purged.").format(api.vault_name, soft_state, extra["soft_delete_retention_days"])
+    else:
+        points = len(api.recovery_points(name))
+        extra["recovery_points_lost"] = points
+        if points and not params.get("allow_data_loss"):
+            raise InputError(
+                "Deleting backup instance '{0}' of server '{1}' would remove its {2} recovery point(s) for good: soft "
+                "delete is {3} in vault '{4}', so nothing would keep them. Set allow_data_loss: true to delete them, or "
+                "keep them with state: stopped (protection stops, the recovery points stay), or turn soft delete on "
+                "for the vault first.".format(name, last_segment(server_id), points, soft_state or "off",
+                                              api.vault_name),
+                option="allow_data_loss", recovery_points=points, backup_instance=before)
     if check_mode:
         return EnsureResult(True, None, compare.diff_result(diff_view(before), None), extra=extra)
     api.delete(name)

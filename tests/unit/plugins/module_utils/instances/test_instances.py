@@ -492,6 +492,21 @@ def test_absent_without_soft_delete():
     assert changed and not extra["soft_deleted"] and "note" not in extra
 
 
+def test_absent_without_soft_delete_needs_allow_data_loss_when_recovery_points_would_be_lost():
+    fake = Fake(vault=vault_body(soft_delete="Off"), instances=[instance_body("i1")],
+                points={"i1": [{"name": "rp1"}, {"name": "rp2"}, {"name": "rp3"}]})
+    for check_mode in (True, False):
+        with pytest.raises(InputError) as caught:
+            state.ensure_absent(make_api(fake), params(state="absent"), SERVER_ID, check_mode)
+        assert "would remove its 3 recovery point(s) for good" in str(caught.value)
+        assert caught.value.option == "allow_data_loss" and caught.value.extra["recovery_points"] == 3
+    assert fake.writes() == []
+    outcome = state.ensure_absent(make_api(fake), params(state="absent", allow_data_loss=True), SERVER_ID, True)
+    assert outcome.changed and outcome.extra["recovery_points_lost"] == 3 and fake.writes() == []
+    outcome = state.ensure_absent(make_api(fake), params(state="absent", allow_data_loss=True), SERVER_ID, False)
+    assert outcome.extra["recovery_points_lost"] == 3 and [c[0] for c in fake.writes()] == ["delete"]
+
+
 # ------------------------------------------------------------------------------------------------- on-demand backup
 
 
