@@ -8,6 +8,8 @@
 #   5. one server in another region + one missing + one invalid name: one failure listing all, zero writes
 #   6. a principal that may not assign roles, on_missing_permission=template: template written, servers skipped
 #   7. one host per server: a host that names no server is named in the failure, nothing is written
+#   8. a server another vault protects, and one soft-deleted in this vault: the dry run lists the problem, the real
+#      run fails the same way before any write
 #   (3 runs again with numbers and booleans given as strings by -e, as -e gives them)
 # The variables (credentials, emulator_url, ...) are in ../../integration_config.yml, which ansible-test copies
 # next to the targets (scripts/run-integration.sh writes it); arguments (-v, or -e @file by hand) go to every run.
@@ -28,6 +30,11 @@ ansible-playbook protect.yml -e phase=rerun -e pgflex_protection_wait_timeout=30
     -e pgflex_protection_vault_cross_region_restore=false "$@"
 ansible-playbook protect.yml -e phase=backup "$@"
 ansible-playbook failures.yml "$@"
+ansible-playbook conflicts.yml --check -e phase=other_vault "$@"
+ansible-playbook conflicts.yml -e phase=other_vault "$@"
+ansible-playbook conflicts.yml -e phase=delete "$@"
+ansible-playbook conflicts.yml --check -e phase=soft_deleted "$@"
+ansible-playbook conflicts.yml -e phase=soft_deleted "$@"
 # One host per server: the role's run-once validation fails for the play; the hosts without a rescue of their own
 # make ansible-playbook exit 2, so the run counts as passed only when both checks of hosts.yml passed.
 hosts_out="$(mktemp)"
