@@ -17,6 +17,13 @@ Decisions:
 
 import time
 
+try:
+    from azure.core.exceptions import HttpResponseError
+except ImportError:  # the modules fail with missing_required_lib before any of this runs
+
+    class HttpResponseError(Exception):  # noqa: D101
+        pass
+
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
     arm,
     azure_waits,
@@ -24,7 +31,11 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
     contract,
     datasources,
 )
-from ansible_collections.azbackup.dataprotection.plugins.module_utils.arm import error_text, last_segment
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.arm import (
+    error_text,
+    last_segment,
+    readable_error,
+)
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import EnsureResult, InputError
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.checks import (
     check_server,
@@ -225,7 +236,13 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
     if protect and current is None:
         _validate_for_protection(api, params, body, server_id, identity_id, principal_id, validation, warn,
                                  sleep, clock)
-        api.put(name, body)
+        try:
+            api.put(name, body)
+        except HttpResponseError as exc:
+            error = arm.error_from_exception(exc)
+            if not _already_protected(error):
+                raise
+            raise already_protected_failure(api, server_id, error) from None
         result = wait_for_state(api, name, "present", timeout, sleep=sleep, clock=clock) if wait \
             else api.instance(name)
     elif protect:
@@ -264,8 +281,41 @@ def _validate_for_protection(api, params, body, server_id, identity_id, principa
     validation.update(service_validation="passed" if outcome["passed"] else "failed",
                       attempts=outcome["attempts"], waited_seconds=outcome["waited_seconds"])
     if not outcome["passed"]:
+        if _already_protected(outcome["error"]):
+            raise already_protected_failure(api, server_id, outcome["error"])
         planned = role_plan(api, principal_id, server_id) if outcome["access"] else None
         raise validation_failure(outcome, api, server_id, identity_id, principal_id, planned, timeout)
+
+
+def _already_protected(error):
+    return str((error or {}).get("code") or "").lower() == "usererrordppdatasourcealreadyprotected"
+
+
+def already_protected_failure(api, server_id, error):
+    """The InputError for a server the service says is already protected although this run found no instance.
+
+    In this vault that is a race (another run, the portal, is protecting it right now): the instance is wanted, so the
+    advice is to rerun and adopt it, never to delete it (its recovery points would go). Otherwise another vault
+    protects it, or keeps it soft-deleted: the service's words say which."""
+    server = last_segment(server_id)
+    found = find_for_server(api.instances(), server_id)
+    if found:
+        return InputError(
+            "Server '{0}' was being protected in vault '{1}' by another run (or the portal) while this one checked it: "
+            "backup instance '{2}' is {3}. That instance is the protection you asked for; keep it. Nothing was written "
+            "by this run: rerun the task, it finds that instance and waits until its protection is "
+            "configured.".format(server, api.vault_name, found[0].get("name"), wire_state(found[0]) or "there"),
+            error_code="ProtectedConcurrently", backup_instance=to_readable(found[0]))
+    deleted = find_soft_deleted(api, server_id)
+    if deleted is not None:
+        return InputError("Server '{0}' cannot be protected in vault '{1}': {2}.".format(
+            server, api.vault_name, soft_deleted_here(api.vault_id, api.vault_name, deleted.get("name"))),
+            error_code="SoftDeletedInThisVault")
+    return InputError(
+        "Server '{0}' is protected by another vault ({1}), and Azure protects a server in one vault only. Nothing was "
+        "written. Keep it there and leave the server out, or stop its protection there first (state: stopped keeps "
+        "its recovery points; deleting that instance loses them unless that vault keeps them soft-deleted).".format(
+            server, error_text(readable_error(error))), error_code=error.get("code"))
 
 
 def _protection_error(body):
@@ -359,10 +409,10 @@ def ensure_absent(api, params, server_id, check_mode, sleep=time.sleep, clock=ti
         extra["recovery_points_lost"] = points
         if points and not params.get("allow_data_loss"):
             raise InputError(
-                "Deleting backup instance '{0}' of server '{1}' would remove its {2} recovery point(s) for good: soft "
-                "delete is {3} in vault '{4}', so nothing would keep them. Set allow_data_loss: true to delete them, or "
-                "keep them with state: stopped (protection stops, the recovery points stay), or turn soft delete on "
-                "for the vault first.".format(name, last_segment(server_id), points, soft_state or "off",
+                "Deleting backup instance '{0}' of server '{1}' would remove its {2} recovery point(s) for good: "
+                "soft delete is {3} in vault '{4}', so nothing would keep them. Set allow_data_loss: true to delete "
+                "them, or keep them with state: stopped (protection stops, the recovery points stay), or turn soft "
+                "delete on for the vault first.".format(name, last_segment(server_id), points, soft_state or "off",
                                               api.vault_name),
                 option="allow_data_loss", recovery_points=points, backup_instance=before)
     if check_mode:

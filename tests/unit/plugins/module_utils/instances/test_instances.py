@@ -470,6 +470,42 @@ def test_a_server_soft_deleted_in_this_vault_is_refused_with_how_to_undelete_it_
     assert fake.writes() == []
 
 
+ALREADY_PROTECTED = ("Datasource is already protected under the Backup vault {0}. Delete the backup instance i1 "
+                     "from the Backup vault {0} to re-protect the datasource in any other vault.".format(VAULT_ID))
+
+
+def test_a_protect_racing_another_run_in_the_same_vault_is_told_to_rerun_never_to_delete():
+    fake = Fake()
+    refuse = fake.backup_instances.begin_validate_for_backup
+
+    def other_run_wins(resource_group, vault, body):
+        # The other run's PUT lands between this run's listing and its validateForBackup.
+        fake.instances["i1"] = instance_body("i1", state="ConfiguringProtection")
+        fake.validation_errors = [http_error("UserErrorDppDatasourceAlreadyProtected", ALREADY_PROTECTED)]
+        return refuse(resource_group, vault, body)
+
+    fake.backup_instances.begin_validate_for_backup = other_run_wins
+    with pytest.raises(InputError) as caught:
+        present(fake)
+    text = str(caught.value)
+    assert "by another run" in text and "backup instance 'i1' is ConfiguringProtection" in text
+    assert "rerun the task" in text and "keep it" in text
+    assert "Delete the backup instance" not in text and "delete it" not in text.lower()
+    assert caught.value.extra["error_code"] == "ProtectedConcurrently"
+    assert [call[0] for call in fake.writes()] == ["validate"]
+
+
+def test_a_server_another_vault_protects_is_named_without_advising_to_delete_it():
+    fake = Fake()
+    fake.validation_errors = [http_error("UserErrorDppDatasourceAlreadyProtected",
+                                         ALREADY_PROTECTED.replace("bv1", "bv-other"))]
+    with pytest.raises(InputError) as caught:
+        present(fake)
+    text = str(caught.value)
+    assert "protected by another vault" in text and "bv-other" in text and "state: stopped keeps" in text
+    assert [call[0] for call in fake.writes()] == ["validate"]
+
+
 # ------------------------------------------------------------------------------------------------- ensure_absent
 
 
