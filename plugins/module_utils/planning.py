@@ -266,8 +266,10 @@ def _plan_identity(reads, identity_id, names, problems):
 def build_plan(reads, request, subscription_id, datasource):
     """The plan of one vault: problems, warnings, the vault, the policy and what each server needs.
 
-    ``request`` holds the module's options (``vault``, ``manage_vault``, ``policy_name``, ``policy``, ``servers``,
-    ``server_ids``, ``hosts``, ``identity``, ``on_unsupported_size``, ``option_names``).
+    ``request`` holds the module's options (``vault``, ``manage_vault``, ``policy_name``, ``policy``,
+    ``keep_current_policy``, ``servers``, ``server_ids``, ``hosts``, ``identity``, ``on_unsupported_size``,
+    ``option_names``). With ``keep_current_policy``, a server that has an instance keeps its policy (its action never
+    is ``change_policy``) and the policy is for the servers that have none; ``policy_needed`` says whether any does.
     """
     names = Names(request.get("option_names"))
     api = reads.api
@@ -305,8 +307,13 @@ def build_plan(reads, request, subscription_id, datasource):
     for server in found["servers"]:
         existing = lookup.find_for_server(instances, server["id"]) or lookup.find_for_server(deleted, server["id"])
         current = existing[0] if existing else None
-        action, reason = server_action(current, server["id"], policy_plan["id"], request.get("identity"),
-                                       api.vault_id, api.vault_name)
+        keep = bool(request.get("keep_current_policy")) and current is not None
+        action, reason = server_action(current, server["id"], None if keep else policy_plan["id"],
+                                       request.get("identity"), api.vault_id, api.vault_name)
+        kept = to_readable(current)["policy_name"] if keep else None
+        if kept and kept.lower() != policy_plan["name"].lower() and action != "blocked":
+            reason += "; it keeps its policy '{0}' ({1} and {2} are not set)".format(
+                kept, names("policy_name"), names("policy"))
         if action == "blocked":
             problems.append("Server '{0}': {1}.".format(server["name"], reason))
         others = elsewhere.get(arm.normalize_id(server["id"])) or []
@@ -332,5 +339,7 @@ def build_plan(reads, request, subscription_id, datasource):
         "servers": planned,
         "server_ids": [item["id"] for item in planned],
         "to_configure": [item["id"] for item in planned if item["action"] not in ("none", "blocked")],
+        "policy_needed": not request.get("keep_current_policy") or any(item["action"] == "protect"
+                                                                       for item in planned),
         "counts": counts,
     }

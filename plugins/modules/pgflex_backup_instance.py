@@ -89,6 +89,13 @@ options:
       - V(0) means do not wait.
     type: int
     default: 600
+  keep_current_policy:
+    description:
+      - An existing instance keeps the policy it has; O(policy_name) / O(policy_id) apply only to a server that has no
+        instance yet. Used to protect new servers without moving the others to another policy.
+    type: bool
+    default: false
+    version_added: 0.2.0
   allow_data_loss:
     description:
       - With O(state=absent) in a vault whose soft delete is off, delete an instance that holds recovery points
@@ -326,6 +333,7 @@ def argument_spec():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
         allow_data_loss=dict(type="bool", default=False),
+        keep_current_policy=dict(type="bool", default=False),
         **server_list.argument_spec()
     )
 
@@ -363,7 +371,8 @@ def run_list(azure):
         found = lookup.find_for_server(shared.instances(), server_id)
         before = found[0] if found else None
         changed, result, diff = apply(scope, shared.bind(scope.dataprotection_api(scope.waits[1])), server_id)
-        action = protection_action(before, server_id, policy_id, params["state"], params["identity"])[0]
+        wanted_policy = None if params["keep_current_policy"] and before is not None else policy_id
+        action = protection_action(before, server_id, wanted_policy, params["state"], params["identity"])[0]
         if params["state"] == "absent":
             action = "delete"
         return changed, dict(result, action=action if changed else "none"), diff

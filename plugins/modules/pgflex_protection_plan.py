@@ -83,6 +83,14 @@ options:
         the caller will create or update. V({}) uses the existing policy as it is (a missing policy is then a problem).
     type: dict
     default: {}
+  keep_current_policy:
+    description:
+      - A server that already has a backup instance keeps its policy (its action is never V(change_policy)); the
+        policy is for the servers that have none (RV(policy_needed) says whether any does).
+      - Without it every server is moved to the policy, and each move is a V(change_policy) of the plan.
+    type: bool
+    default: false
+    version_added: 0.2.0
   servers:
     description: Servers, each by C(id), or by C(name) and C(resource_group).
     type: list
@@ -303,6 +311,11 @@ to_configure:
   returned: always
   type: list
   elements: str
+policy_needed:
+  description: Whether a server is to be protected with the policy (always true without O(keep_current_policy)).
+  returned: always
+  type: bool
+  version_added: 0.2.0
 counts:
   description: Number of servers per action.
   returned: always
@@ -339,6 +352,7 @@ def argument_spec():
         identity=dict(type="str"),
         policy_name=dict(type="str", required=True),
         policy=dict(type="dict", default={}),
+        keep_current_policy=dict(type="bool", default=False),
         servers=dict(type="list", elements="dict", default=[], options=dict(
             id=dict(type="str"),
             name=dict(type="str"),

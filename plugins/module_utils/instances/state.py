@@ -182,7 +182,8 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
     # Read-only checks, in the order an operator would fix them.
     validation = {"vault_location": arm.canonical_region(vault.get("location"))}
     policy_id = None
-    if state == "present" or params.get("policy_name") or params.get("policy_id"):
+    keep_policy = bool(params.get("keep_current_policy")) and current is not None
+    if not keep_policy and (state == "present" or params.get("policy_name") or params.get("policy_id")):
         policy_id, dummy = resolve_policy(api, params, datasource)
     server, warnings = check_server(api, vault, server_id, params.get("on_unsupported_size") or "warn", datasource)
     server = dict(server, id=server.get("id") or server_id)

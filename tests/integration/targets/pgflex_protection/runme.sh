@@ -8,7 +8,8 @@
 #   5. one server in another region + one missing + one invalid name: one failure listing all, zero writes
 #   6. a principal that may not assign roles, on_missing_permission=template: template written, servers skipped
 #   7. one host per server: a host that names no server is named in the failure, nothing is written
-#   8. a server another vault protects, and one soft-deleted in this vault: the dry run lists the problem, the real
+#   8. no policy variables: a protected server keeps its policy, a new one gets the default (dry run, then run)
+#   9. a server another vault protects, and one soft-deleted in this vault: the dry run lists the problem, the real
 #      run fails the same way before any write
 #   (3 runs again with numbers and booleans given as strings by -e, as -e gives them)
 # The variables (credentials, emulator_url, ...) are in ../../integration_config.yml, which ansible-test copies
@@ -30,6 +31,8 @@ ansible-playbook protect.yml -e phase=rerun -e pgflex_protection_wait_timeout=30
     -e pgflex_protection_vault_cross_region_restore=false "$@"
 ansible-playbook protect.yml -e phase=backup "$@"
 ansible-playbook failures.yml "$@"
+ansible-playbook keep_policy.yml --check "$@"
+ansible-playbook keep_policy.yml "$@"
 ansible-playbook conflicts.yml --check -e phase=other_vault "$@"
 ansible-playbook conflicts.yml -e phase=other_vault "$@"
 ansible-playbook conflicts.yml -e phase=delete "$@"

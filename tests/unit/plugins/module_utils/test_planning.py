@@ -206,6 +206,22 @@ def test_a_server_protected_here_is_not_blocked_by_the_other_vault_listing():
     assert result["problems"] == [] and result["servers"][0]["action"] == "none"
 
 
+def test_without_policy_variables_protected_servers_keep_their_policy_and_new_ones_get_the_default():
+    api = Api(policies=[policy_body("weekly"), policy_body("monthly")],
+              servers=[server_body("pg-old"), server_body("pg-new")], instances=[instance("pg-old", policy="monthly")])
+    result = plan(api, keep_current_policy=True, server_ids=[server_id("pg-old"), server_id("pg-new")],
+                  option_names={"policy": "role_policy", "policy_name": "role_policy_name"})
+    assert [item["action"] for item in result["servers"]] == ["none", "protect"]
+    assert "keeps its policy 'monthly' (role_policy_name and role_policy are not set)" in result["servers"][0]["reason"]
+    assert result["to_configure"] == [server_id("pg-new")] and result["policy_needed"]
+    only_old = plan(api, keep_current_policy=True, server_ids=[server_id("pg-old")])
+    assert only_old["servers"][0]["action"] == "none" and not only_old["policy_needed"]
+    # With the policy named, the move is in the plan.
+    moved = plan(api, server_ids=[server_id("pg-old")])
+    assert moved["servers"][0]["action"] == "change_policy" and "'monthly', not 'weekly'" in moved["servers"][0]["reason"]
+    assert moved["policy_needed"]
+
+
 def test_every_problem_at_once_in_the_callers_words():
     api = Api(vault=False, servers=[server_body("pg1"), server_body("pg-weu", location="westeurope"),
                                     server_body("pg-big", size=2048)])

@@ -506,6 +506,16 @@ def test_a_server_another_vault_protects_is_named_without_advising_to_delete_it(
     assert [call[0] for call in fake.writes()] == ["validate"]
 
 
+def test_keep_current_policy_leaves_an_existing_instance_on_its_policy_and_protects_a_new_one_with_the_given():
+    fake = Fake(policies=[policy_body("weekly"), policy_body("monthly")],
+                instances=[instance_body("i1", policy_id=POLICY2_ID)])
+    changed, resource, dummy, dummy2, dummy3 = present(fake, keep_current_policy=True)
+    assert not changed and resource["policy_id"] == POLICY2_ID and fake.writes() == []
+    fake = Fake()
+    changed, resource, dummy, dummy2, dummy3 = present(fake, keep_current_policy=True)
+    assert changed and resource["policy_id"] == POLICY_ID
+
+
 # ------------------------------------------------------------------------------------------------- ensure_absent
 
 
