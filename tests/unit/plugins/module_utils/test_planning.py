@@ -218,7 +218,8 @@ def test_without_policy_variables_protected_servers_keep_their_policy_and_new_on
     assert only_old["servers"][0]["action"] == "none" and not only_old["policy_needed"]
     # With the policy named, the move is in the plan.
     moved = plan(api, server_ids=[server_id("pg-old")])
-    assert moved["servers"][0]["action"] == "change_policy" and "'monthly', not 'weekly'" in moved["servers"][0]["reason"]
+    assert moved["servers"][0]["action"] == "change_policy"
+    assert "'monthly', not 'weekly'" in moved["servers"][0]["reason"]
     assert moved["policy_needed"]
 
 
