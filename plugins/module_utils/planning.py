@@ -132,10 +132,12 @@ class Names:
         return message
 
 
-def requested_servers(request, subscription_id, datasource, names):
+def requested_servers(request, subscription_id, datasource, names, host_servers=None):
     """(server ids in request order, problems): from ``servers`` and ``server_ids`` or, when both are empty, from the
-    play's ``hosts`` (one host per server). A host that names no server is a problem, not silently left out."""
+    play's ``hosts`` (one host per server). A host that names no server is a problem, not silently left out.
+    ``host_servers``: a dict that receives each host's server id."""
     ids, problems = [], []
+    host_servers = {} if host_servers is None else host_servers
     entries = [dict(entry, source=None) for entry in request.get("servers") or []]
     entries += [{"id": server_id, "source": None} for server_id in request.get("server_ids") or []]
     if not entries:
@@ -160,6 +162,8 @@ def requested_servers(request, subscription_id, datasource, names):
         except InputError as exc:
             problems.append(str(exc).replace("server_id", names("server_ids")) + where)
             continue
+        if entry["source"]:
+            host_servers[entry["source"]] = server_id
         problem = datasource.name_problem(arm.last_segment(server_id))
         if problem:
             problems.append(problem + where)
@@ -167,6 +171,22 @@ def requested_servers(request, subscription_id, datasource, names):
             seen.add(arm.normalize_id(server_id))
             ids.append(server_id)
     return ids, problems
+
+
+def problems_by_host(problems, hosts, host_servers):
+    """{host: the problems that name the host or its server} for one host per server; a problem that names no host
+    (the vault, the policy) is every host's."""
+    if not hosts:
+        return {}
+    named = dict((host, [quoted for quoted in ("'{0}'".format(host), "'{0}'".format(
+        arm.last_segment(host_servers.get(host) or "")), "host {0})".format(host)) if quoted != "''"])
+        for host in hosts)
+    found = dict((host, []) for host in hosts)
+    for problem in problems:
+        owners = [host for host in hosts if any(text in problem for text in named[host])]
+        for host in owners or hosts:
+            found[host].append(problem)
+    return found
 
 
 def vault_settings(request):
@@ -275,7 +295,8 @@ def build_plan(reads, request, subscription_id, datasource):
     api = reads.api
     problems, warnings = [], []
     vault_label = "Backup vault '{0}' (resource group {1})".format(api.vault_name, api.resource_group)
-    ids, request_problems = requested_servers(request, subscription_id, datasource, names)
+    host_servers = {}
+    ids, request_problems = requested_servers(request, subscription_id, datasource, names, host_servers)
     if not ids and not request_problems:
         problems.append("No server to protect: set {0} or {1}, or give the hosts of the play {2} or {3}.".format(
             names("servers"), names("server_ids"), names("hosts.id"), names("hosts.resource_group")))
@@ -333,6 +354,10 @@ def build_plan(reads, request, subscription_id, datasource):
         counts[item["action"]] = counts.get(item["action"], 0) + 1
     return {
         "problems": problems,
+        "host_servers": host_servers,
+        "host_problems": problems_by_host(problems, [host.get("host") for host in request.get("hosts") or []
+                                                     if host.get("host")], host_servers)
+        if not (request.get("servers") or request.get("server_ids")) else {},
         "plan_warnings": warnings,
         "vault": vault,
         "policy": policy_plan,

@@ -311,6 +311,19 @@ to_configure:
   returned: always
   type: list
   elements: str
+host_servers:
+  description: With O(hosts) (one host per server), the resource id of each host's server, by host name.
+  returned: always
+  type: dict
+  version_added: 0.2.0
+host_problems:
+  description:
+    - With O(hosts), the problems of each host, by host name - those that name the host or its server, and those that
+      name no host (the vault, the policy), which are every host's. Empty without O(hosts).
+    - A role fails each host with its own problems, so that the play recap counts the hosts whose servers failed.
+  returned: always
+  type: dict
+  version_added: 0.2.0
 policy_needed:
   description: Whether a server is to be protected with the policy (always true without O(keep_current_policy)).
   returned: always

@@ -255,6 +255,21 @@ def test_hosts_name_their_servers_and_a_host_without_one_is_named():
                                   "server is not named like the host), or leave it out of the play."]
 
 
+def test_each_host_gets_the_problems_of_its_server_and_those_of_the_vault():
+    api = Api(policies=[policy_body("weekly")], servers=[server_body("pg1"), server_body("pg2", location="westus")])
+    hosts = [{"host": "pg1", "resource_group": "rg-pg"}, {"host": "db-two", "name": "pg2", "resource_group": "rg-pg"},
+             {"host": "web"}]
+    result = plan(api, hosts=hosts)
+    assert result["host_servers"] == {"pg1": server_id("pg1"), "db-two": server_id("pg2")}
+    assert result["host_problems"]["pg1"] == []
+    assert len(result["host_problems"]["db-two"]) == 1 and "'pg2' is in region westus" in \
+        result["host_problems"]["db-two"][0]
+    assert len(result["host_problems"]["web"]) == 1 and "Host 'web' names no server" in result["host_problems"]["web"][0]
+    vault_problem = plan(Api(vault=False, servers=[server_body("pg1")]), hosts=hosts[:1], manage_vault=False)
+    assert vault_problem["host_problems"]["pg1"] and vault_problem["host_problems"]["pg1"] == vault_problem["problems"]
+    assert plan(api, server_ids=[server_id("pg1")])["host_problems"] == {}
+
+
 def test_hosts_are_not_used_when_servers_are_given():
     api = Api(policies=[policy_body("weekly")], servers=[server_body("pg1")])
     result = plan(api, server_ids=[server_id("pg1")], hosts=[{"host": "web1"}])
