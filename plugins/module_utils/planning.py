@@ -90,8 +90,8 @@ def elsewhere_problem(server_name, vault_id, instance_name, soft_deleted):
         arm.last_segment(vault_id), arm.parse_resource_id(vault_id)["resource_group"], arm.subscription_of(vault_id))
     if soft_deleted:
         return ("Server '{0}' has a soft-deleted backup instance '{1}' in {2}; Azure protects a server in one vault "
-                "only, soft-deleted instances included: purge it there after its soft-delete retention ends, or "
-                "{3} and protect the server in that vault.".format(
+                "only, soft-deleted instances included: protect it in that vault ({3}), or wait until that vault "
+                "purges the instance at the end of its soft-delete retention.".format(
                     server_name, instance_name, where, lookup.undelete_advice(vault_id, instance_name)))
     return ("Server '{0}' is already protected by backup instance '{1}' in {2}; Azure protects a server in one vault "
             "only: keep it there (leave the server out of this plan), or delete that instance first (stop "
