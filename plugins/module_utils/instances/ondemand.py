@@ -75,9 +75,10 @@ def ondemand_backup(api, params, server_id, check_mode, warn, sleep=time.sleep, 
         # A backup of this instance is already under way (a previous run whose job read failed, the portal): the
         # service runs one at a time, and a second one would only duplicate it.
         result.update(job_id=running[0]["job_id"], job=running[0], started=False, already_running=True)
+        job = running[0]
+        waits = " and waits for it" if params.get("wait") else ""
         warn("An on-demand backup of {0} is already running (job {1}, started {2}): no second backup was "
-             "started; this run reports that job{3}.".format(what, running[0]["job_id"], running[0]["start_time"],
-                                                            " and waits for it" if params.get("wait") else ""))
+             "started; this run reports that job{3}.".format(what, job["job_id"], job["start_time"], waits))
     if check_mode:
         return result
     if not running:

@@ -413,8 +413,8 @@ def ensure_absent(api, params, server_id, check_mode, sleep=time.sleep, clock=ti
                 "Deleting backup instance '{0}' of server '{1}' would remove its {2} recovery point(s) for good: "
                 "soft delete is {3} in vault '{4}', so nothing would keep them. Set allow_data_loss: true to delete "
                 "them, or keep them with state: stopped (protection stops, the recovery points stay), or turn soft "
-                "delete on for the vault first.".format(name, last_segment(server_id), points, soft_state or "off",
-                                              api.vault_name),
+                "delete on for the vault first.".format(
+                    name, last_segment(server_id), points, soft_state or "off", api.vault_name),
                 option="allow_data_loss", recovery_points=points, backup_instance=before)
     if check_mode:
         return EnsureResult(True, None, compare.diff_result(diff_view(before), None), extra=extra)
