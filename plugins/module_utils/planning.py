@@ -15,6 +15,13 @@ created, and every server needs ``protect``.
 
 import re
 
+try:
+    from azure.core.exceptions import HttpResponseError
+except ImportError:  # the modules fail with missing_required_lib before any of this runs
+
+    class HttpResponseError(Exception):  # noqa: D101
+        pass
+
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, policies, references, servers, vaults
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import lookup
@@ -30,21 +37,74 @@ ACTIONS = ("protect", "repair", "resume", "change_policy", "change_identity", "b
 
 class Reads:
     """What a plan reads: ``api`` (the vault's DataProtectionApi: vault, policy, instances, resource),
-    ``list_group(group_id)`` (the datasource's servers of a resource group) and ``group_location(name)`` (the region
-    of a resource group of the vault's subscription, None when it does not exist)."""
+    ``list_group(group_id)`` (the datasource's servers of a resource group), ``group_location(name)`` (the region
+    of a resource group of the vault's subscription, None when it does not exist) and ``vaults`` (the other vaults the
+    caller can read: ``subscriptions()``, ``vaults(subscription_id)``, ``instances(vault_id)``,
+    ``deleted_instances(vault_id)``, as ``server_inventory.AzureReader`` reads them; None: not checked)."""
 
-    def __init__(self, api, list_group, group_location):
+    def __init__(self, api, list_group, group_location, vaults=None):
         self.api = api
         self.list_group = list_group
         self.group_location = group_location
+        self.vaults = vaults
 
 
-def server_action(current, server_id, policy_id, identity_id):
+def _listed(read, *args):
+    """``read(*args)``, or None when the caller may not read it (403): a vault the caller cannot read is skipped."""
+    try:
+        return read(*args)
+    except HttpResponseError as exc:
+        if getattr(exc, "status_code", None) in (401, 403):
+            return None
+        raise
+
+
+def protection_elsewhere(vaults, vault_id, server_ids):
+    """({server key: [(vault id, instance name, soft deleted?)]}, vault ids skipped as unreadable) for the servers
+    protected by a vault other than ``vault_id``, live or soft-deleted: one listing per vault, not per server."""
+    wanted = set(arm.normalize_id(server_id) for server_id in server_ids)
+    subscriptions = set(arm.subscription_of(server_id) for server_id in server_ids)
+    subscriptions.add(arm.subscription_of(vault_id))
+    subscriptions.update(_listed(vaults.subscriptions) or [])
+    found, skipped = {}, []
+    for subscription_id in sorted(item.lower() for item in subscriptions):
+        for vault in _listed(vaults.vaults, subscription_id) or []:
+            if arm.same_id(vault.get("id"), vault_id):
+                continue
+            for read, deleted in ((vaults.instances, False), (vaults.deleted_instances, True)):
+                listed = _listed(read, vault["id"])
+                if listed is None:
+                    skipped.append(vault["id"])
+                    break
+                for body in listed:
+                    server = (arm.properties(body).get("dataSourceInfo") or {}).get("resourceID")
+                    if server and arm.normalize_id(server) in wanted:
+                        soft = deleted or lifecycle_state(body) == "deleted"
+                        found.setdefault(arm.normalize_id(server), []).append((vault["id"], body.get("name"), soft))
+    return found, sorted(set(skipped))
+
+
+def elsewhere_problem(server_name, vault_id, instance_name, soft_deleted):
+    """Why a server protected by another vault cannot be protected by this one, and what to do."""
+    where = "vault '{0}' (resource group {1}, subscription {2})".format(
+        arm.last_segment(vault_id), arm.parse_resource_id(vault_id)["resource_group"], arm.subscription_of(vault_id))
+    if soft_deleted:
+        return ("Server '{0}' has a soft-deleted backup instance '{1}' in {2}; Azure protects a server in one vault "
+                "only, soft-deleted instances included: protect it in that vault ({3}), or wait until that vault "
+                "purges the instance at the end of its soft-delete retention.".format(
+                    server_name, instance_name, where, lookup.undelete_advice(vault_id, instance_name)))
+    return ("Server '{0}' is already protected by backup instance '{1}' in {2}; Azure protects a server in one vault "
+            "only: keep it there (leave the server out of this plan), or delete that instance first (stop "
+            "protection and keep its data with state: stopped, or delete it to move the server).".format(
+                server_name, instance_name, where))
+
+
+def server_action(current, server_id, policy_id, identity_id, vault_id=None, vault_name=None):
     """(action, reason) of one server: ``protection_action``, or ``blocked`` for a soft-deleted instance (which a
     run refuses to protect again until it is undeleted or purged)."""
     if current is not None and lifecycle_state(current) == "deleted":
-        return "blocked", ("its backup instance '{0}' is soft-deleted in the vault: undelete it, or wait until its "
-                           "soft-delete retention ends, before protecting the server again".format(current.get("name")))
+        return "blocked", lookup.soft_deleted_here(vault_id or "<vault id>", vault_name or "the vault",
+                                                   current.get("name"))
     return protection_action(current, server_id, policy_id, "present", identity_id)
 
 
@@ -72,10 +132,12 @@ class Names:
         return message
 
 
-def requested_servers(request, subscription_id, datasource, names):
+def requested_servers(request, subscription_id, datasource, names, host_servers=None):
     """(server ids in request order, problems): from ``servers`` and ``server_ids`` or, when both are empty, from the
-    play's ``hosts`` (one host per server). A host that names no server is a problem, not silently left out."""
+    play's ``hosts`` (one host per server). A host that names no server is a problem, not silently left out.
+    ``host_servers``: a dict that receives each host's server id."""
     ids, problems = [], []
+    host_servers = {} if host_servers is None else host_servers
     entries = [dict(entry, source=None) for entry in request.get("servers") or []]
     entries += [{"id": server_id, "source": None} for server_id in request.get("server_ids") or []]
     if not entries:
@@ -100,6 +162,8 @@ def requested_servers(request, subscription_id, datasource, names):
         except InputError as exc:
             problems.append(str(exc).replace("server_id", names("server_ids")) + where)
             continue
+        if entry["source"]:
+            host_servers[entry["source"]] = server_id
         problem = datasource.name_problem(arm.last_segment(server_id))
         if problem:
             problems.append(problem + where)
@@ -107,6 +171,22 @@ def requested_servers(request, subscription_id, datasource, names):
             seen.add(arm.normalize_id(server_id))
             ids.append(server_id)
     return ids, problems
+
+
+def problems_by_host(problems, hosts, host_servers):
+    """{host: the problems that name the host or its server} for one host per server; a problem that names no host
+    (the vault, the policy) is every host's."""
+    if not hosts:
+        return {}
+    named = dict((host, [quoted for quoted in ("'{0}'".format(host), "'{0}'".format(
+        arm.last_segment(host_servers.get(host) or "")), "host {0})".format(host)) if quoted != "''"])
+        for host in hosts)
+    found = dict((host, []) for host in hosts)
+    for problem in problems:
+        owners = [host for host in hosts if any(text in problem for text in named[host])]
+        for host in owners or hosts:
+            found[host].append(problem)
+    return found
 
 
 def vault_settings(request):
@@ -206,14 +286,17 @@ def _plan_identity(reads, identity_id, names, problems):
 def build_plan(reads, request, subscription_id, datasource):
     """The plan of one vault: problems, warnings, the vault, the policy and what each server needs.
 
-    ``request`` holds the module's options (``vault``, ``manage_vault``, ``policy_name``, ``policy``, ``servers``,
-    ``server_ids``, ``hosts``, ``identity``, ``on_unsupported_size``, ``option_names``).
+    ``request`` holds the module's options (``vault``, ``manage_vault``, ``policy_name``, ``policy``,
+    ``keep_current_policy``, ``servers``, ``server_ids``, ``hosts``, ``identity``, ``on_unsupported_size``,
+    ``option_names``). With ``keep_current_policy``, a server that has an instance keeps its policy (its action never
+    is ``change_policy``) and the policy is for the servers that have none; ``policy_needed`` says whether any does.
     """
     names = Names(request.get("option_names"))
     api = reads.api
     problems, warnings = [], []
     vault_label = "Backup vault '{0}' (resource group {1})".format(api.vault_name, api.resource_group)
-    ids, request_problems = requested_servers(request, subscription_id, datasource, names)
+    host_servers = {}
+    ids, request_problems = requested_servers(request, subscription_id, datasource, names, host_servers)
     if not ids and not request_problems:
         problems.append("No server to protect: set {0} or {1}, or give the hosts of the play {2} or {3}.".format(
             names("servers"), names("server_ids"), names("hosts.id"), names("hosts.resource_group")))
@@ -233,13 +316,31 @@ def build_plan(reads, request, subscription_id, datasource):
     policy_plan = _plan_policy(reads, request, datasource, names, current_vault is not None, vault_label, problems)
     _plan_identity(reads, request.get("identity"), names, problems)
     instances = api.instances() if current_vault is not None else []
+    deleted = api.deleted_instances() if current_vault is not None and found["servers"] else []
+    elsewhere, unreadable = {}, []
+    if reads.vaults is not None and found["servers"]:
+        elsewhere, unreadable = protection_elsewhere(reads.vaults, api.vault_id,
+                                                     [server["id"] for server in found["servers"]])
+    for skipped in unreadable:
+        warnings.append("Backup vault {0} could not be read, so the plan does not know whether it protects one of "
+                        "the servers.".format(skipped))
     planned = []
     for server in found["servers"]:
-        existing = lookup.find_for_server(instances, server["id"])
+        existing = lookup.find_for_server(instances, server["id"]) or lookup.find_for_server(deleted, server["id"])
         current = existing[0] if existing else None
-        action, reason = server_action(current, server["id"], policy_plan["id"], request.get("identity"))
+        keep = bool(request.get("keep_current_policy")) and current is not None
+        action, reason = server_action(current, server["id"], None if keep else policy_plan["id"],
+                                       request.get("identity"), api.vault_id, api.vault_name)
+        kept = to_readable(current)["policy_name"] if keep else None
+        if kept and kept.lower() != policy_plan["name"].lower() and action != "blocked":
+            reason += "; it keeps its policy '{0}' ({1} and {2} are not set)".format(
+                kept, names("policy_name"), names("policy"))
         if action == "blocked":
             problems.append("Server '{0}': {1}.".format(server["name"], reason))
+        others = elsewhere.get(arm.normalize_id(server["id"])) or []
+        if others and action == "protect":
+            action, reason = "blocked", "protected by another vault"
+            problems.extend(elsewhere_problem(server["name"], *other) for other in others)
         before = to_readable(current)
         planned.append({
             "id": server["id"], "name": server["name"], "resource_group": server["resource_group"],
@@ -253,11 +354,17 @@ def build_plan(reads, request, subscription_id, datasource):
         counts[item["action"]] = counts.get(item["action"], 0) + 1
     return {
         "problems": problems,
+        "host_servers": host_servers,
+        "host_problems": problems_by_host(problems, [host.get("host") for host in request.get("hosts") or []
+                                                     if host.get("host")], host_servers)
+        if not (request.get("servers") or request.get("server_ids")) else {},
         "plan_warnings": warnings,
         "vault": vault,
         "policy": policy_plan,
         "servers": planned,
         "server_ids": [item["id"] for item in planned],
         "to_configure": [item["id"] for item in planned if item["action"] not in ("none", "blocked")],
+        "policy_needed": not request.get("keep_current_policy") or any(item["action"] == "protect"
+                                                                       for item in planned),
         "counts": counts,
     }

@@ -53,7 +53,8 @@ options:
       - V(stopped) stops protection and keeps the existing recovery points (they no longer expire).
       - V(suspended) stops scheduled backups; existing recovery points keep expiring by the policy.
       - V(absent) deletes the instance; in a vault with soft delete the instance and its recovery points are kept
-        as a soft-deleted instance for the vault's retention period.
+        as a soft-deleted instance for the vault's retention period. Without soft delete its recovery points are
+        deleted for good, which needs O(allow_data_loss=true) when there are any.
     type: str
     choices: [present, absent, stopped, suspended]
     default: present
@@ -88,6 +89,22 @@ options:
       - V(0) means do not wait.
     type: int
     default: 600
+  keep_current_policy:
+    description:
+      - An existing instance keeps the policy it has; O(policy_name) / O(policy_id) apply only to a server that has no
+        instance yet. Used to protect new servers without moving the others to another policy.
+    type: bool
+    default: false
+    version_added: 0.2.0
+  allow_data_loss:
+    description:
+      - With O(state=absent) in a vault whose soft delete is off, delete an instance that holds recovery points
+        (they are removed for good). Without it the task fails, in check mode too, saying how many recovery points
+        would be lost.
+      - Not needed when the instance has no recovery point, or the vault keeps deleted instances (soft delete on).
+    type: bool
+    default: false
+    version_added: 0.2.0
 extends_documentation_fragment:
   - azbackup.dataprotection.azure
   - azbackup.dataprotection.vault
@@ -248,6 +265,11 @@ note:
   description: What soft delete means for the deleted instance.
   returned: when O(state=absent) and the vault has soft delete
   type: str
+recovery_points_lost:
+  description: How many recovery points the deletion removed (in check mode would remove) for good.
+  returned: when O(state=absent), an instance existed and the vault's soft delete is off
+  type: int
+  version_added: 0.2.0
 servers:
   description:
     - List mode, one entry per server of O(servers), in the order given. Each entry holds what a single-server run
@@ -310,6 +332,8 @@ def argument_spec():
         on_unsupported_size=dict(type="str", choices=list(state.SIZE_ACTIONS), default="warn"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=600),
+        allow_data_loss=dict(type="bool", default=False),
+        keep_current_policy=dict(type="bool", default=False),
         **server_list.argument_spec()
     )
 
@@ -347,7 +371,8 @@ def run_list(azure):
         found = lookup.find_for_server(shared.instances(), server_id)
         before = found[0] if found else None
         changed, result, diff = apply(scope, shared.bind(scope.dataprotection_api(scope.waits[1])), server_id)
-        action = protection_action(before, server_id, policy_id, params["state"], params["identity"])[0]
+        wanted_policy = None if params["keep_current_policy"] and before is not None else policy_id
+        action = protection_action(before, server_id, wanted_policy, params["state"], params["identity"])[0]
         if params["state"] == "absent":
             action = "delete"
         return changed, dict(result, action=action if changed else "none"), diff

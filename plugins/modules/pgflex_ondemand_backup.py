@@ -11,6 +11,11 @@ description:
   - With O(wait=true) it waits (at most O(wait_timeout) seconds) for the job to finish and fails with the job's
     error code, message and recommended action when the job does not complete.
   - It is an action, not a state, so every run that triggers a backup reports C(changed).
+  - Before triggering, it looks for an on-demand backup of the instance that is still running (a previous run whose
+    job could not be read, the portal); when there is one, no second backup is started, the task reports that job
+    (and waits for it with O(wait=true)) and is not C(changed).
+  - When the backup was triggered but its job could not be read, the task fails saying so (RV(started), RV(job_id)
+    when known); a rerun then finds the running job instead of starting another backup.
 author:
   - azbackup maintainers (@azbackup)
 options:
@@ -128,6 +133,16 @@ backup_instance:
   description: The backup instance, as M(azbackup.dataprotection.pgflex_backup_instance) returns it.
   returned: when O(servers) is not set
   type: dict
+started:
+  description: Whether this run started (in check mode would start) a backup; false when one was already running.
+  returned: when O(servers) is not set
+  type: bool
+  version_added: 0.2.0
+already_running:
+  description: Whether an on-demand backup of the instance was already running, so none was started.
+  returned: when O(servers) is not set
+  type: bool
+  version_added: 0.2.0
 servers:
   description:
     - List mode, one entry per server of O(servers), in the order given. Each entry holds what a single-server run
@@ -200,7 +215,8 @@ def run_list(azure):
     shared = server_list.SharedReads.read(azure, azure.dataprotection_api())
 
     def work(scope, server_id):
-        return True, trigger(scope, shared.bind(scope.dataprotection_api()), server_id), None
+        result = trigger(scope, shared.bind(scope.dataprotection_api()), server_id)
+        return result["started"], result, None
 
     server_list.run(azure, server_ids, work)
 
@@ -209,7 +225,8 @@ def main():
     azure = AzureBackupModule(argument_spec(), **MODULE_RULES)
     if azure.params["servers"] is not None:
         run_list(azure)
-    azure.exit(True, **trigger(azure, azure.dataprotection_api(), azure.server_id(PGFLEX, required=False)))
+    result = trigger(azure, azure.dataprotection_api(), azure.server_id(PGFLEX, required=False))
+    azure.exit(result["started"], **result)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,14 @@ description:
     lists every problem and warning at once - servers that do not exist, have invalid names, sit outside the vault's
     region or exceed the size vaulted backup supports, vault settings Azure refuses, a policy that is invalid, missing
     or not made for PostgreSQL Flexible Server, a user-assigned identity that does not exist, servers whose backup
-    instance is soft-deleted.
+    instance is soft-deleted in this vault, servers protected (or soft-deleted) in another vault the caller can read.
   - Says per server what protection needs - V(protect), V(change_policy), V(change_identity), V(resume),
-    V(repair), V(none), or V(blocked) (its instance is soft-deleted) - with the same decision
-    M(azbackup.dataprotection.pgflex_backup_instance) reports in list mode.
-  - Works per vault, not per server - one read of the vault, one list of its backup instances, one read of the
-    policy, and the servers read with one list per resource group.
+    V(repair), V(none), or V(blocked) (its instance is soft-deleted, or another vault protects it) - with the same
+    decision M(azbackup.dataprotection.pgflex_backup_instance) reports in list mode.
+  - Works per vault, not per server - one read of the vault, one list of its backup instances and of its soft-deleted
+    ones, one read of the policy, and the servers read with one list per resource group. To find servers another vault
+    protects, it lists the subscriptions the caller can read, their Backup vaults, and each vault's backup instances
+    and soft-deleted instances (one listing per vault); a vault the caller may not read is skipped with a warning.
   - A vault or policy that does not exist yet is planned as created (when O(manage_vault) / O(policy) say the caller
     manages it), and every server then needs V(protect).
   - It never fails because of what it finds (problems are returned in RV(problems)); it fails only on bad options or
@@ -81,6 +83,14 @@ options:
         the caller will create or update. V({}) uses the existing policy as it is (a missing policy is then a problem).
     type: dict
     default: {}
+  keep_current_policy:
+    description:
+      - A server that already has a backup instance keeps its policy (its action is never V(change_policy)); the
+        policy is for the servers that have none (RV(policy_needed) says whether any does).
+      - Without it every server is moved to the policy, and each move is a V(change_policy) of the plan.
+    type: bool
+    default: false
+    version_added: 0.2.0
   servers:
     description: Servers, each by C(id), or by C(name) and C(resource_group).
     type: list
@@ -301,6 +311,24 @@ to_configure:
   returned: always
   type: list
   elements: str
+host_servers:
+  description: With O(hosts) (one host per server), the resource id of each host's server, by host name.
+  returned: always
+  type: dict
+  version_added: 0.2.0
+host_problems:
+  description:
+    - With O(hosts), the problems of each host, by host name - those that name the host or its server, and those that
+      name no host (the vault, the policy), which are every host's. Empty without O(hosts).
+    - A role fails each host with its own problems, so that the play recap counts the hosts whose servers failed.
+  returned: always
+  type: dict
+  version_added: 0.2.0
+policy_needed:
+  description: Whether a server is to be protected with the policy (always true without O(keep_current_policy)).
+  returned: always
+  type: bool
+  version_added: 0.2.0
 counts:
   description: Number of servers per action.
   returned: always
@@ -308,7 +336,13 @@ counts:
   sample: {protect: 2, change_policy: 1, none: 47}
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, planning, references, vaults
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
+    arm,
+    planning,
+    references,
+    server_inventory,
+    vaults,
+)
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import AzureBackupModule
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances import state
@@ -331,6 +365,7 @@ def argument_spec():
         identity=dict(type="str"),
         policy_name=dict(type="str", required=True),
         policy=dict(type="dict", default={}),
+        keep_current_policy=dict(type="bool", default=False),
         servers=dict(type="list", elements="dict", default=[], options=dict(
             id=dict(type="str"),
             name=dict(type="str"),
@@ -362,7 +397,8 @@ def main():
         return (group or {}).get("location")
 
     with azure.azure_errors("planning protection in vault {0}".format(api.vault_name)):
-        result = planning.build_plan(planning.Reads(api, list_group, group_location), azure.params,
+        reads = planning.Reads(api, list_group, group_location, server_inventory.AzureReader(azure.session, PGFLEX))
+        result = planning.build_plan(reads, azure.params,
                                      azure.subscription_id, PGFLEX)
     for warning in result["plan_warnings"]:
         azure.warn(warning)

@@ -25,6 +25,25 @@ def find_for_server(instances, server_id):
     return sorted(found, key=lambda item: lifecycle_state(item) == "deleted")
 
 
+def undelete_advice(vault_id, name):
+    """How to bring a soft-deleted instance back: the one wording the plan and the modules give."""
+    return ("undelete it (POST {0}/deletedBackupInstances/{1}/undelete, or the collection's undelete once "
+            "available)").format(vault_id, name)
+
+
+def soft_deleted_here(vault_id, vault_name, name):
+    """Why a server whose instance is soft-deleted in this vault cannot be protected here again, and what to do."""
+    return ("its backup instance '{0}' is soft-deleted in this vault ('{1}'), and Azure protects a server once per "
+            "vault: {2}, or wait until its soft-delete retention ends; undeleting brings back its recovery points, "
+            "stopped, and the next run resumes it".format(name, vault_name, undelete_advice(vault_id, name)))
+
+
+def find_soft_deleted(api, server_id):
+    """The soft-deleted instance (ARM body) of ``server_id`` in the vault, or None."""
+    found = find_for_server(api.deleted_instances(), server_id)
+    return found[0] if found else None
+
+
 def find_instance(api, name=None, server_id=None):
     """The instance (ARM body) named ``name`` or protecting ``server_id``; None when there is none.
 

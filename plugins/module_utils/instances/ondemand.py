@@ -5,7 +5,15 @@
 
 import time
 
+try:
+    from azure.core.exceptions import AzureError
+except ImportError:  # the modules fail with missing_required_lib before any of this runs
+
+    class AzureError(Exception):  # noqa: D101
+        pass
+
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
+    arm,
     contract,
     datasources,
     jobs,
@@ -59,16 +67,50 @@ def ondemand_backup(api, params, server_id, check_mode, warn, sleep=time.sleep, 
                              backup_instance=instance) from None
     trigger = {"backup_instance_name": instance["name"], "server_id": instance["server_id"], "rule_name": rule_name,
                "retention_tag": tag, "policy_name": instance["policy_name"]}
-    result = {"backup_instance": instance, "trigger": trigger, "job_id": None, "job": None}
+    result = {"backup_instance": instance, "trigger": trigger, "job_id": None, "job": None, "started": True,
+              "already_running": False}
+    running = jobs.select(api.jobs(), {"backup_instance": instance["name"], "operations": ["on_demand"],
+                                       "statuses": ["in_progress"]})
+    if running:
+        # A backup of this instance is already under way (a previous run whose job read failed, the portal): the
+        # service runs one at a time, and a second one would only duplicate it.
+        result.update(job_id=running[0]["job_id"], job=running[0], started=False, already_running=True)
+        job = running[0]
+        waits = " and waits for it" if params.get("wait") else ""
+        warn("An on-demand backup of {0} is already running (job {1}, started {2}): no second backup was "
+             "started; this run reports that job{3}.".format(what, job["job_id"], job["start_time"], waits))
     if check_mode:
         return result
-    job_id = api.adhoc_backup(instance["name"], jobs.adhoc_backup_body(rule_name, tag))
-    job_id = jobs.job_id_of(job_id) if job_id else None
-    if job_id is None:
+    if not running:
+        job_id = api.adhoc_backup(instance["name"], jobs.adhoc_backup_body(rule_name, tag))
+        result["job_id"] = jobs.job_id_of(job_id) if job_id else None
+    try:
+        return _follow_job(api, params, result, warn, sleep, clock)
+    except AzureError as exc:
+        started = "was started" if result["started"] else "was already running"
+        raise InputError(
+            "The on-demand backup of {0} {1}{2}, but its job could not be read ({3}). The backup goes on in Azure: "
+            "rerun the task (it finds the running job instead of starting another backup), or see "
+            "azbackup.dataprotection.backup_job_info.".format(
+                what, started, " (job {0})".format(result["job_id"]) if result["job_id"] else "", _reason(exc)),
+            job_read_failed=True, **result) from None
+
+
+def _reason(exc):
+    error = arm.error_from_exception(exc)
+    status = "HTTP {0} ".format(error["status_code"]) if error.get("status_code") else ""
+    return "{0}{1}: {2}".format(status, error.get("code") or type(exc).__name__,
+                                str(error.get("message") or exc).strip().splitlines()[0].rstrip("."))
+
+
+def _follow_job(api, params, result, warn, sleep, clock):
+    """Find, read and (with ``wait``) wait for the job of a triggered backup; Azure errors are the caller's."""
+    instance = result["backup_instance"]
+    if result["job_id"] is None:
         # The service gave no job id: the newest on-demand job of this instance is ours.
         candidates = jobs.select(api.jobs(), {"backup_instance": instance["name"], "operations": ["on_demand"]})
-        job_id = candidates[0]["job_id"] if candidates else None
-    result["job_id"] = job_id
+        result["job_id"] = candidates[0]["job_id"] if candidates else None
+    job_id = result["job_id"]
     if job_id is None:
         warn("The service accepted the backup but named no job; see backup_job_info.")
         return result

@@ -17,6 +17,13 @@ Decisions:
 
 import time
 
+try:
+    from azure.core.exceptions import HttpResponseError
+except ImportError:  # the modules fail with missing_required_lib before any of this runs
+
+    class HttpResponseError(Exception):  # noqa: D101
+        pass
+
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
     arm,
     azure_waits,
@@ -24,7 +31,11 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
     contract,
     datasources,
 )
-from ansible_collections.azbackup.dataprotection.plugins.module_utils.arm import error_text, last_segment
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.arm import (
+    error_text,
+    last_segment,
+    readable_error,
+)
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import EnsureResult, InputError
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.checks import (
     check_server,
@@ -34,7 +45,9 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.decision import decide
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.lookup import (
     find_for_server,
+    find_soft_deleted,
     instance_id,
+    soft_deleted_here,
 )
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.readable import (
     diff_view,
@@ -87,8 +100,11 @@ def wait_for_state(api, name, wanted, timeout, sleep=time.sleep, clock=time.mono
     return body
 
 
-def locate(api, params, server_id, datasource):
-    """(name, current body or None) of the instance the task is about; fails on a conflicting ``name``."""
+def locate(api, params, server_id, datasource, soft_deleted=None):
+    """(name, current body or None) of the instance the task is about; fails on a conflicting ``name``.
+
+    ``soft_deleted(api, server_id)``: when given and the server has no live instance, its soft-deleted instance in the
+    vault (the backupInstances list leaves those out) becomes the current one."""
     name = params.get("name")
     if name:
         current = api.instance(name)
@@ -106,10 +122,15 @@ def locate(api, params, server_id, datasource):
                 "Server '{0}' is already protected in vault '{1}' by backup instance '{2}'; Azure protects a server "
                 "once per vault. Leave name unset (the module then finds it) or use name: {2}.".format(
                     last_segment(server_id), api.vault_name, others[0].get("name")))
-        return name, None
+        deleted = soft_deleted(api, server_id) if soft_deleted is not None else None
+        return (deleted.get("name"), deleted) if deleted is not None else (name, None)
     found = find_for_server(api.instances(), server_id)
     if found:
         return found[0].get("name"), found[0]
+    if soft_deleted is not None:
+        deleted = soft_deleted(api, server_id)
+        if deleted is not None:
+            return deleted.get("name"), deleted
     return datasource.instance_name(server_id), None
 
 
@@ -147,13 +168,12 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
     wait, timeout = contract.waits(params)
     datasource = datasources.of_resource(server_id)
     vault = api.require_vault()
-    name, current = locate(api, params, server_id, datasource)
+    name, current = locate(api, params, server_id, datasource, find_soft_deleted)
     current_state = lifecycle_state(current)
     if current_state == "deleted":
-        raise InputError(
-            "Backup instance '{0}' of server '{1}' is soft-deleted in vault '{2}'. Undelete it (az dataprotection "
-            "backup-instance deleted-backup-instance undelete) or wait until its soft-delete retention ends before "
-            "protecting the server again.".format(name, last_segment(server_id), api.vault_name))
+        raise InputError("Server '{0}' cannot be protected in vault '{1}': {2}.".format(
+            last_segment(server_id), api.vault_name, soft_deleted_here(api.vault_id, api.vault_name, name)),
+            error_code="SoftDeletedInThisVault")
     if current is None and state != "present":
         raise InputError(
             "Server '{0}' has no backup instance in vault '{1}', so it cannot be {2}. Protect it first with "
@@ -162,7 +182,8 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
     # Read-only checks, in the order an operator would fix them.
     validation = {"vault_location": arm.canonical_region(vault.get("location"))}
     policy_id = None
-    if state == "present" or params.get("policy_name") or params.get("policy_id"):
+    keep_policy = bool(params.get("keep_current_policy")) and current is not None
+    if not keep_policy and (state == "present" or params.get("policy_name") or params.get("policy_id")):
         policy_id, dummy = resolve_policy(api, params, datasource)
     server, warnings = check_server(api, vault, server_id, params.get("on_unsupported_size") or "warn", datasource)
     server = dict(server, id=server.get("id") or server_id)
@@ -216,7 +237,13 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
     if protect and current is None:
         _validate_for_protection(api, params, body, server_id, identity_id, principal_id, validation, warn,
                                  sleep, clock)
-        api.put(name, body)
+        try:
+            api.put(name, body)
+        except HttpResponseError as exc:
+            error = arm.error_from_exception(exc)
+            if not _already_protected(error):
+                raise
+            raise already_protected_failure(api, server_id, error) from None
         result = wait_for_state(api, name, "present", timeout, sleep=sleep, clock=clock) if wait \
             else api.instance(name)
     elif protect:
@@ -255,8 +282,41 @@ def _validate_for_protection(api, params, body, server_id, identity_id, principa
     validation.update(service_validation="passed" if outcome["passed"] else "failed",
                       attempts=outcome["attempts"], waited_seconds=outcome["waited_seconds"])
     if not outcome["passed"]:
+        if _already_protected(outcome["error"]):
+            raise already_protected_failure(api, server_id, outcome["error"])
         planned = role_plan(api, principal_id, server_id) if outcome["access"] else None
         raise validation_failure(outcome, api, server_id, identity_id, principal_id, planned, timeout)
+
+
+def _already_protected(error):
+    return str((error or {}).get("code") or "").lower() == "usererrordppdatasourcealreadyprotected"
+
+
+def already_protected_failure(api, server_id, error):
+    """The InputError for a server the service says is already protected although this run found no instance.
+
+    In this vault that is a race (another run, the portal, is protecting it right now): the instance is wanted, so the
+    advice is to rerun and adopt it, never to delete it (its recovery points would go). Otherwise another vault
+    protects it, or keeps it soft-deleted: the service's words say which."""
+    server = last_segment(server_id)
+    found = find_for_server(api.instances(), server_id)
+    if found:
+        return InputError(
+            "Server '{0}' was being protected in vault '{1}' by another run (or the portal) while this one checked it: "
+            "backup instance '{2}' is {3}. That instance is the protection you asked for; keep it. Nothing was written "
+            "by this run: rerun the task, it finds that instance and waits until its protection is "
+            "configured.".format(server, api.vault_name, found[0].get("name"), wire_state(found[0]) or "there"),
+            error_code="ProtectedConcurrently", backup_instance=to_readable(found[0]))
+    deleted = find_soft_deleted(api, server_id)
+    if deleted is not None:
+        return InputError("Server '{0}' cannot be protected in vault '{1}': {2}.".format(
+            server, api.vault_name, soft_deleted_here(api.vault_id, api.vault_name, deleted.get("name"))),
+            error_code="SoftDeletedInThisVault")
+    return InputError(
+        "Server '{0}' is protected by another vault ({1}), and Azure protects a server in one vault only. Nothing was "
+        "written. Keep it there and leave the server out, or stop its protection there first (state: stopped keeps "
+        "its recovery points; deleting that instance loses them unless that vault keeps them soft-deleted).".format(
+            server, error_text(readable_error(error))), error_code=error.get("code"))
 
 
 def _protection_error(body):
@@ -325,7 +385,10 @@ def soft_delete_state(vault):
 
 def ensure_absent(api, params, server_id, check_mode, sleep=time.sleep, clock=time.monotonic):
     """Delete the instance (its recovery points go with it, or into soft delete); returns an EnsureResult whose
-    ``extra`` says whether the vault keeps it soft-deleted."""
+    ``extra`` says whether the vault keeps it soft-deleted, or how many recovery points are gone for good.
+
+    Without soft delete, an instance that holds recovery points is deleted only with ``allow_data_loss`` (check mode
+    refuses the same way, so a dry run shows it)."""
     vault = api.vault()
     if vault is None:
         return EnsureResult(False, None, compare.diff_result(None, None), extra={"soft_deleted": False})
@@ -342,6 +405,17 @@ def ensure_absent(api, params, server_id, check_mode, sleep=time.sleep, clock=ti
             "Vault '{0}' has soft delete {1}: the instance and its recovery points are kept as a soft-deleted "
             "instance for {2} days (undelete is possible until then) and the vault cannot be deleted before they are "
             "purged.").format(api.vault_name, soft_state, extra["soft_delete_retention_days"])
+    else:
+        points = len(api.recovery_points(name))
+        extra["recovery_points_lost"] = points
+        if points and not params.get("allow_data_loss"):
+            raise InputError(
+                "Deleting backup instance '{0}' of server '{1}' would remove its {2} recovery point(s) for good: "
+                "soft delete is {3} in vault '{4}', so nothing would keep them. Set allow_data_loss: true to delete "
+                "them, or keep them with state: stopped (protection stops, the recovery points stay), or turn soft "
+                "delete on for the vault first.".format(
+                    name, last_segment(server_id), points, soft_state or "off", api.vault_name),
+                option="allow_data_loss", recovery_points=points, backup_instance=before)
     if check_mode:
         return EnsureResult(True, None, compare.diff_result(diff_view(before), None), extra=extra)
     api.delete(name)

@@ -71,7 +71,7 @@ def instance_body(name, server_id=SERVER_ID, policy_id=POLICY_ID, state="Protect
     status = {"ProtectionConfigured": "ProtectionConfigured", "ConfiguringProtection": "ConfiguringProtection",
               "UpdatingProtection": "ConfiguringProtection", "ProtectionError": "ConfiguringProtectionFailed",
               "ProtectionStopped": "ProtectionStopped", "BackupSchedulesSuspended": "ProtectionStopped",
-              "BackupsSuspended": "BackupsSuspended"}[state]
+              "BackupsSuspended": "BackupsSuspended", "SoftDeleted": "SoftDeleted"}[state]
     body = PGFLEX.instance_body(server_body(server_id), policy_id, identity)
     body.update(id=VAULT_ID + "/backupInstances/" + name, name=name,
                 type="Microsoft.DataProtection/backupVaults/backupInstances")
@@ -106,6 +106,7 @@ class Fake:
         self.vault = vault_body() if vault is None else vault
         self.policies = {p["name"]: p for p in (policies if policies is not None else [policy_body()])}
         self.instances = {i["name"]: i for i in instances or []}
+        self.deleted = {}                # soft-deleted instances by name (deletedBackupInstances)
         self.jobs_store = {j["name"]: j for j in jobs or []}
         self.points = points or {}
         self.calls = []
@@ -116,6 +117,7 @@ class Fake:
         self.configuring_polls = 1       # GETs that still say ConfiguringProtection after a PUT
         self.pending = {}
         self.adhoc_job = None
+        self.job_read_errors = []        # errors a job GET raises, one per call; then it answers
         self.backup_vaults = self
         self.backup_policies = _Policies(self)
         self.backup_instances = _Instances(self)
@@ -166,10 +168,12 @@ class _Deleted:
         self.fake = fake
 
     def get(self, resource_group, vault, name):
-        raise ResourceNotFoundError("no")
+        if name not in self.fake.deleted:
+            raise ResourceNotFoundError("no")
+        return copy.deepcopy(self.fake.deleted[name])
 
     def list(self, resource_group, vault):
-        return []
+        return [copy.deepcopy(body) for body in self.fake.deleted.values()]
 
 
 class _Instances:
@@ -256,6 +260,8 @@ class _Jobs:
         self.fake = fake
 
     def get(self, resource_group, vault, job_id):
+        if self.fake.job_read_errors:
+            raise self.fake.job_read_errors.pop(0)
         if job_id not in self.fake.jobs_store:
             raise ResourceNotFoundError("job not found")
         job = self.fake.jobs_store[job_id]

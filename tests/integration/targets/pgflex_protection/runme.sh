@@ -7,7 +7,11 @@
 #   4. on-demand backup through the role: each job completed, shown in the report
 #   5. one server in another region + one missing + one invalid name: one failure listing all, zero writes
 #   6. a principal that may not assign roles, on_missing_permission=template: template written, servers skipped
-#   7. one host per server: a host that names no server is named in the failure, nothing is written
+#   7. one host per server (on a fresh emulator, last): a host that names no server fails alone and nothing is
+#      written; a server whose protection fails fails its own host only (PLAY RECAP failed=1 there)
+#   8. no policy variables: a protected server keeps its policy, a new one gets the default (dry run, then run)
+#   9. a server another vault protects, and one soft-deleted in this vault: the dry run lists the problem, the real
+#      run fails the same way before any write
 #   (3 runs again with numbers and booleans given as strings by -e, as -e gives them)
 # The variables (credentials, emulator_url, ...) are in ../../integration_config.yml, which ansible-test copies
 # next to the targets (scripts/run-integration.sh writes it); arguments (-v, or -e @file by hand) go to every run.
@@ -28,13 +32,35 @@ ansible-playbook protect.yml -e phase=rerun -e pgflex_protection_wait_timeout=30
     -e pgflex_protection_vault_cross_region_restore=false "$@"
 ansible-playbook protect.yml -e phase=backup "$@"
 ansible-playbook failures.yml "$@"
-# One host per server: the role's run-once validation fails for the play; the hosts without a rescue of their own
-# make ansible-playbook exit 2, so the run counts as passed only when both checks of hosts.yml passed.
+ansible-playbook keep_policy.yml --check "$@"
+ansible-playbook keep_policy.yml "$@"
+ansible-playbook conflicts.yml --check -e phase=other_vault "$@"
+ansible-playbook conflicts.yml -e phase=other_vault "$@"
+ansible-playbook conflicts.yml -e phase=delete "$@"
+ansible-playbook conflicts.yml --check -e phase=soft_deleted "$@"
+ansible-playbook conflicts.yml -e phase=soft_deleted "$@"
+# One host per server, on a fresh emulator (the servers above are protected by now): a failure lands on the host
+# whose server failed. ansible-playbook exits 2 when a host failed; the recap names which.
+ansible-playbook prepare.yml "$@"
 hosts_out="$(mktemp)"
-set +e
-ansible-playbook -i inventory.yml hosts.yml "$@" 2>&1 | tee "$hosts_out"
-hosts_rc=${PIPESTATUS[0]}
-set -e
-[[ $hosts_rc -eq 0 || $hosts_rc -eq 2 ]]
-[[ $(grep -c '"msg": "All assertions passed"' "$hosts_out") -eq 2 ]]
+hosts_run() {  # hosts_run <phase> [ansible-playbook args]: a host fails, so ansible-playbook exits 2
+    local phase=$1 rc
+    shift
+    set +e
+    ansible-playbook -i inventory.yml hosts.yml -e "phase=$phase" "$@" 2>&1 | tee "$hosts_out"
+    rc=${PIPESTATUS[0]}
+    set -e
+    [[ $rc -eq 2 ]]
+}
+failed_of() {  # failed=N of host $1 in the PLAY RECAP
+    grep -E "^$1 +: ok=" "$hosts_out" | tail -1 | grep -o 'failed=[0-9]*'
+}
+hosts_run no_server "$@"
+[[ $(failed_of web-frontend) == failed=1 && $(failed_of pg-eus-orders) == failed=0 ]]
+[[ $(failed_of pg-eus-inventory) == failed=0 && $(failed_of localhost) == failed=0 ]]
+grep -q "Host 'web-frontend' names no server" "$hosts_out"
+hosts_run protect -e "pp_hosts_pattern=pg_hosts:!web-frontend" "$@"
+[[ $(failed_of pg-eus-inventory) == failed=1 && $(failed_of pg-eus-orders) == failed=0 ]]
+[[ $(failed_of localhost) == failed=0 ]]
+grep -q "UserErrorInvalidRequestParameter" "$hosts_out"
 rm -f "$hosts_out"

@@ -42,13 +42,14 @@ class Api:
     resource_group = "rg-backup"
     vault_id = VAULT_ID
 
-    def __init__(self, vault=True, policies=(), instances=(), servers=(), resources=()):
+    def __init__(self, vault=True, policies=(), instances=(), servers=(), resources=(), deleted=()):
         self._vault = {"id": VAULT_ID, "name": "bv1", "location": "eastus",
                        "identity": {"type": "SystemAssigned", "principalId": "p1"},
                        "properties": {"storageSettings": [{"type": "LocallyRedundant",
                                                            "datastoreType": "VaultStore"}]}} if vault else None
         self._policies = dict((body["name"], body) for body in policies)
         self._instances = list(instances)
+        self._deleted = list(deleted)
         self._servers = dict((body["id"].lower(), body) for body in servers)
         self._resources = set(item.lower() for item in resources)
         self.reads = []
@@ -65,6 +66,10 @@ class Api:
         self.reads.append("instances")
         return self._instances
 
+    def deleted_instances(self):
+        self.reads.append("deleted")
+        return self._deleted
+
     def server(self, resource_id):
         self.reads.append("server")
         return self._servers.get(resource_id.lower())
@@ -78,10 +83,11 @@ class Api:
         return [body for key, body in self._servers.items() if key.startswith(group_id.lower() + "/")]
 
 
-def plan(api, group_location="eastus", **request):
+def plan(api, group_location="eastus", vaults=None, **request):
     request = dict({"manage_vault": True, "vault": {}, "policy_name": "weekly", "policy": POLICY,
                     "on_unsupported_size": "warn"}, **request)
-    return planning.build_plan(planning.Reads(api, api.list_group, lambda name: group_location), request, SUB, PGFLEX)
+    return planning.build_plan(planning.Reads(api, api.list_group, lambda name: group_location, vaults), request,
+                               SUB, PGFLEX)
 
 
 def test_new_vault_every_server_would_be_protected():
@@ -122,6 +128,101 @@ def test_a_soft_deleted_instance_is_a_problem_before_anything_is_written():
     assert len(result["problems"]) == 1 and "soft-deleted" in result["problems"][0]
 
 
+def test_an_instance_soft_deleted_in_this_vault_is_named_with_how_to_undelete_it():
+    gone = instance("pg1", state="SoftDeleted")
+    gone["id"] = VAULT_ID + "/deletedBackupInstances/i-pg1"
+    api = Api(policies=[policy_body("weekly")], servers=[server_body("pg1")], deleted=[gone])
+    result = plan(api, server_ids=[server_id("pg1")])
+    assert result["servers"][0]["action"] == "blocked" and result["to_configure"] == []
+    assert len(result["problems"]) == 1
+    problem = result["problems"][0]
+    assert "soft-deleted in this vault ('bv1')" in problem
+    assert VAULT_ID + "/deletedBackupInstances/i-pg1/undelete" in problem
+    assert "other vault" not in problem
+    assert api.reads.count("deleted") == 1
+
+
+OTHER_VAULT = VAULT_ID.replace("rg-backup", "rg-other").replace("bv1", "bv-other")
+
+
+class Vaults:
+    """The other vaults the caller can read (server_inventory.AzureReader's shape); counts the listings."""
+
+    def __init__(self, instances=(), deleted=(), forbidden=()):
+        self._instances, self._deleted, self._forbidden = list(instances), list(deleted), set(forbidden)
+        self.reads = []
+
+    def subscriptions(self):
+        self.reads.append("subscriptions")
+        return [SUB]
+
+    def vaults(self, subscription_id):
+        self.reads.append("vaults " + subscription_id)
+        return [{"id": VAULT_ID, "name": "bv1"}, {"id": OTHER_VAULT, "name": "bv-other"},
+                {"id": OTHER_VAULT + "-locked", "name": "bv-other-locked"}]
+
+    def _list(self, kind, vault_id, items):
+        self.reads.append("{0} {1}".format(kind, vault_id.rsplit("/", 1)[-1]))
+        if vault_id in self._forbidden:
+            error = planning.HttpResponseError("forbidden")
+            error.status_code = 403
+            raise error
+        return items if vault_id == OTHER_VAULT else []
+
+    def instances(self, vault_id):
+        return self._list("instances", vault_id, self._instances)
+
+    def deleted_instances(self, vault_id):
+        return self._list("deleted", vault_id, self._deleted)
+
+
+def other_instance(name, state="ProtectionConfigured"):
+    body = instance(name, state=state)
+    body["id"] = OTHER_VAULT + "/backupInstances/i-" + name
+    return body
+
+
+def test_a_server_protected_by_another_vault_is_a_problem_found_with_one_listing_per_vault():
+    vaults = Vaults(instances=[other_instance("pg1")], deleted=[other_instance("pg2", "SoftDeleted")],
+                    forbidden=[OTHER_VAULT + "-locked"])
+    api = Api(policies=[policy_body("weekly")], servers=[server_body(name) for name in ("pg1", "pg2", "pg3")])
+    result = plan(api, vaults=vaults, server_ids=[server_id(name) for name in ("pg1", "pg2", "pg3")])
+    assert [item["action"] for item in result["servers"]] == ["blocked", "blocked", "protect"]
+    assert result["to_configure"] == [server_id("pg3")]
+    assert len(result["problems"]) == 2
+    assert "'pg1' is already protected by backup instance 'i-pg1' in vault 'bv-other'" in result["problems"][0]
+    assert "'pg2' has a soft-deleted backup instance 'i-pg2' in vault 'bv-other'" in result["problems"][1]
+    assert OTHER_VAULT + "/deletedBackupInstances/i-pg2/undelete" in result["problems"][1]
+    assert any("bv-other-locked could not be read" in text for text in result["plan_warnings"])
+    # The plan's own vault is read through its access object, the others once each, whatever the number of servers.
+    assert sorted(vaults.reads) == sorted(["subscriptions", "vaults " + SUB, "instances bv-other", "deleted bv-other",
+                                           "instances bv-other-locked"])
+
+
+def test_a_server_protected_here_is_not_blocked_by_the_other_vault_listing():
+    vaults = Vaults()
+    api = Api(policies=[policy_body("weekly")], servers=[server_body("pg1")], instances=[instance("pg1")])
+    result = plan(api, vaults=vaults, server_ids=[server_id("pg1")])
+    assert result["problems"] == [] and result["servers"][0]["action"] == "none"
+
+
+def test_without_policy_variables_protected_servers_keep_their_policy_and_new_ones_get_the_default():
+    api = Api(policies=[policy_body("weekly"), policy_body("monthly")],
+              servers=[server_body("pg-old"), server_body("pg-new")], instances=[instance("pg-old", policy="monthly")])
+    result = plan(api, keep_current_policy=True, server_ids=[server_id("pg-old"), server_id("pg-new")],
+                  option_names={"policy": "role_policy", "policy_name": "role_policy_name"})
+    assert [item["action"] for item in result["servers"]] == ["none", "protect"]
+    assert "keeps its policy 'monthly' (role_policy_name and role_policy are not set)" in result["servers"][0]["reason"]
+    assert result["to_configure"] == [server_id("pg-new")] and result["policy_needed"]
+    only_old = plan(api, keep_current_policy=True, server_ids=[server_id("pg-old")])
+    assert only_old["servers"][0]["action"] == "none" and not only_old["policy_needed"]
+    # With the policy named, the move is in the plan.
+    moved = plan(api, server_ids=[server_id("pg-old")])
+    assert moved["servers"][0]["action"] == "change_policy"
+    assert "'monthly', not 'weekly'" in moved["servers"][0]["reason"]
+    assert moved["policy_needed"]
+
+
 def test_every_problem_at_once_in_the_callers_words():
     api = Api(vault=False, servers=[server_body("pg1"), server_body("pg-weu", location="westeurope"),
                                     server_body("pg-big", size=2048)])
@@ -152,6 +253,22 @@ def test_hosts_name_their_servers_and_a_host_without_one_is_named():
     assert [item["name"] for item in result["servers"]] == ["pg1", "pg2"]
     assert result["problems"] == ["Host 'web1' names no server: give it srv_id, or srv_rg (and srv_name when the "
                                   "server is not named like the host), or leave it out of the play."]
+
+
+def test_each_host_gets_the_problems_of_its_server_and_those_of_the_vault():
+    api = Api(policies=[policy_body("weekly")], servers=[server_body("pg1"), server_body("pg2", location="westus")])
+    hosts = [{"host": "pg1", "resource_group": "rg-pg"}, {"host": "db-two", "name": "pg2", "resource_group": "rg-pg"},
+             {"host": "web"}]
+    result = plan(api, hosts=hosts)
+    assert result["host_servers"] == {"pg1": server_id("pg1"), "db-two": server_id("pg2")}
+    assert result["host_problems"]["pg1"] == []
+    assert len(result["host_problems"]["db-two"]) == 1 and "'pg2' is in region westus" in \
+        result["host_problems"]["db-two"][0]
+    assert len(result["host_problems"]["web"]) == 1
+    assert "Host 'web' names no server" in result["host_problems"]["web"][0]
+    vault_problem = plan(Api(vault=False, servers=[server_body("pg1")]), hosts=hosts[:1], manage_vault=False)
+    assert vault_problem["host_problems"]["pg1"] and vault_problem["host_problems"]["pg1"] == vault_problem["problems"]
+    assert plan(api, server_ids=[server_id("pg1")])["host_problems"] == {}
 
 
 def test_hosts_are_not_used_when_servers_are_given():

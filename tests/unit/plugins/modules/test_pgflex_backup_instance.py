@@ -75,3 +75,18 @@ def test_ondemand_check_mode_names_the_rule_and_tag_without_triggering(run_modul
 def test_ondemand_of_an_unprotected_server_fails_with_the_module_to_use(run_module):
     result, failed = run_module(pgflex_ondemand_backup, {"vault_id": VAULT_ID, "server_id": SERVER_ID}, session_with())
     assert failed and "azbackup.dataprotection.pgflex_backup_instance" in result["msg"]
+
+
+def test_stopping_a_server_without_instance_fails_naming_it_in_check_mode_too(run_module):
+    # What the unprotect playbook runs: list mode, state stopped, one server that the vault does not protect.
+    unknown = SERVER_ID.replace("/pg1", "/pg-typo")
+    for check_mode in (True, False):
+        session = session_with([instance_body("pg1-pg1-x")])
+        args = {"vault_id": VAULT_ID, "servers": [SERVER_ID, unknown], "state": "stopped",
+                "_ansible_check_mode": check_mode}
+        result, failed = run_module(pgflex_backup_instance, args, session)
+        assert failed and "pg-typo" in result["msg"] and result["failed_servers"] == [unknown], result
+        by_name = dict((item["server_name"], item) for item in result["servers"])
+        assert "has no backup instance" in by_name["pg-typo"]["msg"]
+        assert by_name["pg1"]["action"] == "stop" and by_name["pg1"]["changed"]
+        assert [call[0] for call in session.dataprotection.writes()] == ([] if check_mode else ["stop"])

@@ -455,6 +455,67 @@ def test_stopping_a_server_that_is_not_protected_fails():
         present(Fake(), state="stopped")
 
 
+def test_a_server_soft_deleted_in_this_vault_is_refused_with_how_to_undelete_it_before_any_write():
+    fake = Fake()
+    gone = instance_body("i1", state="SoftDeleted")
+    gone["id"] = VAULT_ID + "/deletedBackupInstances/i1"
+    fake.deleted["i1"] = gone
+    for check_mode in (True, False):
+        with pytest.raises(InputError) as caught:
+            present(fake, check_mode=check_mode)
+        text = str(caught.value)
+        assert "soft-deleted in this vault ('bv1')" in text
+        assert VAULT_ID + "/deletedBackupInstances/i1/undelete" in text
+        assert "any other vault" not in text and caught.value.extra["error_code"] == "SoftDeletedInThisVault"
+    assert fake.writes() == []
+
+
+ALREADY_PROTECTED = ("Datasource is already protected under the Backup vault {0}. Delete the backup instance i1 "
+                     "from the Backup vault {0} to re-protect the datasource in any other vault.".format(VAULT_ID))
+
+
+def test_a_protect_racing_another_run_in_the_same_vault_is_told_to_rerun_never_to_delete():
+    fake = Fake()
+    refuse = fake.backup_instances.begin_validate_for_backup
+
+    def other_run_wins(resource_group, vault, body):
+        # The other run's PUT lands between this run's listing and its validateForBackup.
+        fake.instances["i1"] = instance_body("i1", state="ConfiguringProtection")
+        fake.validation_errors = [http_error("UserErrorDppDatasourceAlreadyProtected", ALREADY_PROTECTED)]
+        return refuse(resource_group, vault, body)
+
+    fake.backup_instances.begin_validate_for_backup = other_run_wins
+    with pytest.raises(InputError) as caught:
+        present(fake)
+    text = str(caught.value)
+    assert "by another run" in text and "backup instance 'i1' is ConfiguringProtection" in text
+    assert "rerun the task" in text and "keep it" in text
+    assert "Delete the backup instance" not in text and "delete it" not in text.lower()
+    assert caught.value.extra["error_code"] == "ProtectedConcurrently"
+    assert [call[0] for call in fake.writes()] == ["validate"]
+
+
+def test_a_server_another_vault_protects_is_named_without_advising_to_delete_it():
+    fake = Fake()
+    fake.validation_errors = [http_error("UserErrorDppDatasourceAlreadyProtected",
+                                         ALREADY_PROTECTED.replace("bv1", "bv-other"))]
+    with pytest.raises(InputError) as caught:
+        present(fake)
+    text = str(caught.value)
+    assert "protected by another vault" in text and "bv-other" in text and "state: stopped keeps" in text
+    assert [call[0] for call in fake.writes()] == ["validate"]
+
+
+def test_keep_current_policy_leaves_an_existing_instance_on_its_policy_and_protects_a_new_one_with_the_given():
+    fake = Fake(policies=[policy_body("weekly"), policy_body("monthly")],
+                instances=[instance_body("i1", policy_id=POLICY2_ID)])
+    changed, resource, dummy, dummy2, dummy3 = present(fake, keep_current_policy=True)
+    assert not changed and resource["policy_id"] == POLICY2_ID and fake.writes() == []
+    fake = Fake()
+    changed, resource, dummy, dummy2, dummy3 = present(fake, keep_current_policy=True)
+    assert changed and resource["policy_id"] == POLICY_ID
+
+
 # ------------------------------------------------------------------------------------------------- ensure_absent
 
 
@@ -475,6 +536,21 @@ def test_absent_without_soft_delete():
     fake = Fake(vault=vault_body(soft_delete="Off"), instances=[instance_body("i1")])
     changed, dummy, diff, dummy2, extra = state.ensure_absent(make_api(fake), params(state="absent"), SERVER_ID, False)
     assert changed and not extra["soft_deleted"] and "note" not in extra
+
+
+def test_absent_without_soft_delete_needs_allow_data_loss_when_recovery_points_would_be_lost():
+    fake = Fake(vault=vault_body(soft_delete="Off"), instances=[instance_body("i1")],
+                points={"i1": [{"name": "rp1"}, {"name": "rp2"}, {"name": "rp3"}]})
+    for check_mode in (True, False):
+        with pytest.raises(InputError) as caught:
+            state.ensure_absent(make_api(fake), params(state="absent"), SERVER_ID, check_mode)
+        assert "would remove its 3 recovery point(s) for good" in str(caught.value)
+        assert caught.value.option == "allow_data_loss" and caught.value.extra["recovery_points"] == 3
+    assert fake.writes() == []
+    outcome = state.ensure_absent(make_api(fake), params(state="absent", allow_data_loss=True), SERVER_ID, True)
+    assert outcome.changed and outcome.extra["recovery_points_lost"] == 3 and fake.writes() == []
+    outcome = state.ensure_absent(make_api(fake), params(state="absent", allow_data_loss=True), SERVER_ID, False)
+    assert outcome.extra["recovery_points_lost"] == 3 and [c[0] for c in fake.writes()] == ["delete"]
 
 
 # ------------------------------------------------------------------------------------------------- on-demand backup
@@ -533,6 +609,37 @@ def test_ondemand_failed_job_fails_with_its_error():
     text = str(err.value)
     assert "UserErrorPgServerStopped" in text and "Start the server." in text
     assert err.value.extra["job_id"] == "j2"
+
+
+def test_ondemand_says_the_backup_started_when_only_its_job_read_fails_and_a_rerun_finds_that_job():
+    fake = Fake(instances=[instance_body("i1")])
+    fake.adhoc_job = job_body("j3")
+    fake.job_read_errors = [http_error("InternalServerError", "The service is busy.", status=500)]
+    with pytest.raises(InputError) as err:
+        ondemand(fake, wait=True)
+    text = str(err.value)
+    assert "was started (job j3), but its job could not be read (HTTP 500 InternalServerError" in text
+    assert "failed triggering" not in text and "rerun the task" in text
+    assert err.value.extra["job_id"] == "j3" and err.value.extra["started"] and err.value.extra["job_read_failed"]
+    assert [c[0] for c in fake.writes()].count("adhoc") == 1
+    # The rerun finds the running on-demand job of the instance and starts no second backup.
+    fake.jobs_store["j3"]["_script"] = [{"status": "Completed", "endTime": "2026-01-01T00:05:00Z"}]
+    warnings = []
+    result = ondemand_backup(make_api(fake), {"backup_instance_name": None, "retention_tag": "Default",
+                                              "rule_name": None, "wait": True, "wait_timeout": 60},
+                             SERVER_ID, False, warnings.append, sleep=Clock().sleep, clock=Clock())
+    assert [c[0] for c in fake.writes()].count("adhoc") == 1
+    assert result["already_running"] and not result["started"] and result["job_id"] == "j3"
+    assert result["job"]["status"] == "completed"
+    assert any("already running (job j3" in text for text in warnings)
+
+
+def test_ondemand_check_mode_reports_a_running_backup_instead_of_a_new_one():
+    fake = Fake(instances=[instance_body("i1")], jobs=[job_body("j4"), job_body("j5", status="Completed"),
+                                                       job_body("j6", instance="other")])
+    result = ondemand(fake, check_mode=True)
+    assert result["already_running"] and not result["started"] and result["job_id"] == "j4"
+    assert fake.writes() == []
 
 
 def test_ondemand_refuses_unknown_tags_and_unprotected_servers():
