@@ -58,6 +58,9 @@ def _server_id(entry, default_group, azure, datasource):
     if not name or not group:
         raise InputError("servers entry {0!r} names no server: give a resource id, or a name with "
                          "server_resource_group (or {{name, resource_group}}).".format(entry), option="servers")
+    problem = datasource.name_problem(name) or arm.name_problem("resource group", group, "resource_group")
+    if problem:
+        raise InputError("servers entry {0!r}: {1}".format(entry, problem), option="servers")
     return datasource.server_id(azure.subscription_id, group, name)
 
 

@@ -366,6 +366,7 @@ def main():
                             ("vault_id", "resource_group")],
         required_together=[("schedule", "retention")],
         required_if=[("state", "present", ("schedule", "policy"), True)],
+        name_kind="backup policy",
     )
     params = azure.params
     name, present = params["name"], params["state"] == "present"

@@ -85,7 +85,8 @@ def list_policies(api, name=None):
 def main():
     spec = references.vault_argument_spec()
     spec.update(name=dict(type="str"))
-    azure = AzureBackupModule(spec, mutually_exclusive=[("vault_id", "vault_name"), ("vault_id", "resource_group")])
+    azure = AzureBackupModule(spec, mutually_exclusive=[("vault_id", "vault_name"), ("vault_id", "resource_group")],
+                              name_kind="backup policy")
     params = azure.params
     api = azure.dataprotection_api()
     with azure.azure_errors("listing the backup policies of vault {0}".format(api.vault_name)):
