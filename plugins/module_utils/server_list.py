@@ -93,11 +93,12 @@ class SharedReads:
     def instances(self):
         return self._instances
 
-    def read_policy(self, api, name):
-        key = str(name or "").lower()
+    def read_policy(self, api, name, newest=False):
+        """The policy called ``name`` (its newest version with ``newest``), read once for every server."""
+        key = (newest, str(name or "").lower())
         with self._lock:
             if key not in self._policies:
-                self._policies[key] = api.policy(name)
+                self._policies[key] = api.current_policy(name) if newest else api.policy(name)
             return self._policies[key]
 
 
@@ -117,6 +118,9 @@ class _Bound:
 
     def policy(self, name):
         return self._shared.read_policy(self._api, name)
+
+    def current_policy(self, name):
+        return self._shared.read_policy(self._api, name, newest=True)
 
 
 def run(azure, server_ids, work, input_errors=(InputError,)):
