@@ -195,12 +195,16 @@ def version_name(name, number):
 
 def versions_of(bodies, name):
     """The service's policies that are versions of ``name``, oldest first."""
-    found = [(version_number(body.get("name") or arm.last_segment(body.get("id")), name), body) for body in bodies or ()]
+    found = [(version_number(_policy_name_of(body), name), body) for body in bodies or ()]
     return [body for number, body in sorted((item for item in found if item[0]), key=lambda item: item[0])]
 
 
 def _policy_name_of(body):
     return body.get("name") or arm.last_segment(body.get("id"))
+
+
+def _version_id(api, body):
+    return body.get("id") or policy_id(api.vault_id, _policy_name_of(body))
 
 
 def _instance_policy(instance):
@@ -229,13 +233,14 @@ def version_plan(api, older, keep_old):
     """
     if not older:
         return [], [], []
-    older_ids = [body.get("id") or policy_id(api.vault_id, _policy_name_of(body)) for body in older]
+    older_ids = [_version_id(api, body) for body in older]
     moves = [item for item in api.instances()
              if any(arm.same_id(_instance_policy(item), older_id) for older_id in older_ids)]
     held = api.deleted_instances() if not keep_old else []
     deletions, kept = [], []
-    for body, older_id in zip(older, older_ids):
-        holders = sorted(item.get("name") for item in held if arm.same_id(_instance_policy(item), older_id))
+    for body in older:
+        version_id = _version_id(api, body)
+        holders = sorted(item.get("name") for item in held if arm.same_id(_instance_policy(item), version_id))
         if keep_old:
             kept.append({"name": _policy_name_of(body), "reason": "keep_old_versions is set"})
         elif holders:
@@ -269,9 +274,9 @@ def ensure_present(api, current_body, params, check_mode, versions=None):
 
     ``api`` is the vault's DataProtectionApi; ``params`` carries the resolved vault (``resource_group``,
     ``vault_name``, ``vault_id``), ``name`` and ``keep_old_versions``; ``current_body`` is the newest version
-    (None when there is none) and ``versions`` all of them, oldest first (read when not given). A change creates the next version (``<name>-v2``, ``-v3``...), moves the backup
-    instances to it and deletes the versions nothing uses; the same content again changes nothing. Nothing is sent
-    in check mode: the result is then the prediction.
+    (None when there is none) and ``versions`` all of them, oldest first (read when not given). A change creates
+    the next version (``<name>-v2``, ``-v3``...), moves the backup instances to it and deletes the versions nothing
+    uses; the same content again changes nothing. Nothing is sent in check mode: the result is then the prediction.
     """
     desired = desired_from_params(params).body
     group, vault, name = params["resource_group"], params["vault_name"], params["name"]
@@ -317,8 +322,8 @@ def ensure_absent(api, current_body, params, check_mode):
     bodies = api.policy_versions(params["name"]) or [current_body]
     names = [_policy_name_of(body) for body in bodies]
     if check_mode:
-        for body, name in zip(bodies, names):
-            users = policy_users(api, body.get("id") or policy_id(params["vault_id"], name))
+        for body, name in [(body, _policy_name_of(body)) for body in bodies]:
+            users = policy_users(api, _version_id(api, body))
             if users:
                 raise PolicyRefusedError(
                     refusal_message("delete", IN_USE_CODES[0], None, name, users), "UserErrorDppPolicyObjectInUse",

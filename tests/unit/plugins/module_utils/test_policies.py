@@ -324,7 +324,8 @@ def test_the_next_change_after_v3_is_v4_and_old_versions_can_be_kept():
     assert outcome.resource["name"] == "pol1-v4"
     assert [call[3] for call in client.backup_policies.calls] == ["pol1-v4"]
     assert outcome.extra["policy_versions"]["kept"] == [
-        {"name": "pol1", "reason": "keep_old_versions is set"}, {"name": "pol1-v3", "reason": "keep_old_versions is set"}]
+        {"name": "pol1", "reason": "keep_old_versions is set"},
+        {"name": "pol1-v3", "reason": "keep_old_versions is set"}]
     assert outcome.extra["policy_versions"]["moved_instances"] == ["pg-a"]
 
 
