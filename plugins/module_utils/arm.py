@@ -51,15 +51,11 @@ NAME_RULES = {
         re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,48}[A-Za-z0-9]$"),
         "2 to 50 letters, digits and hyphens, starting with a letter and ending with a letter or digit",
     ),
-    "backup policy": (
-        re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,149}$"),
-        "1 to 150 letters, digits, hyphens and underscores, starting with a letter or digit",
-    ),
-    "backup instance": (
-        re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,149}$"),
-        "1 to 150 letters, digits, hyphens and underscores, starting with a letter or digit",
-    ),
 }
+NAME_RULES["backup policy"] = NAME_RULES["backup instance"] = (
+    re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,149}$"),
+    "1 to 150 letters, digits, hyphens and underscores, starting with a letter or digit",
+)
 
 
 def name_problem(kind, name, option):
