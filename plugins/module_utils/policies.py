@@ -244,8 +244,8 @@ def version_plan(api, older, keep_old):
         if keep_old:
             kept.append({"name": _policy_name_of(body), "reason": "keep_old_versions is set"})
         elif holders:
-            kept.append({"name": _policy_name_of(body), "reason": "soft-deleted backup instance(s) {0} still refer "
-                                                                   "to it".format(", ".join(holders))})
+            reason = "soft-deleted backup instance(s) {0} still refer to it".format(", ".join(holders))
+            kept.append({"name": _policy_name_of(body), "reason": reason})
         else:
             deletions.append(_policy_name_of(body))
     return moves, deletions, kept
