@@ -4,7 +4,8 @@ Status codes follow the 2026-06-01 spec (BackupPolicies_*), its PolicyCRUD examp
 (azure-cli-extensions dataprotection test recordings, api-version 2025-07-01):
 
 - PUT -> 200 + the policy (``x-ms-long-running-operation`` is not set on BackupPolicies_CreateOrUpdate; the
-  spec lists only 200). Creating and updating answer the same way.
+  spec lists only 200). A PUT of an existing policy with the content it already holds answers the same way; any
+  other PUT of an existing policy is refused (below).
 - GET -> 200 + the policy; 404 ``ResourceNotFound`` when it does not exist (or the vault does not).
 - list -> 200 ``{"value": [...], "nextLink"}`` (x-ms-pageable, nextLinkName ``nextLink``).
 - DELETE -> 200 with an empty body (what the recordings show), 204 when there is no such policy (the spec
@@ -23,11 +24,10 @@ Refusals (user errors: HTTP 400 with the service's ``UserFacingError`` additiona
   Soft-deleted instances block it too: ``UserErrorPolicyAssociatedWithSoftDeletedItems`` (same provider, #25011).
   Who uses a policy is answered by the named hooks ``policy_users`` and ``policy_soft_deleted_users``:
   ``fn(store, policy_id) -> [instance names]`` (or None), registered by the backup instance module.
-- Updating a policy that backup instances use: ``UserErrorBMSUpdatePolicyNotSupported``, "Update of existing
-  policy is not supported." with the recommended action "Please create a new policy." (the real service's
-  body, MicrosoftDocs/azure-docs#78532). The real service has been seen to refuse every update of an existing
-  policy with this error; the emulator refuses only while the policy is in use, so that playbooks can change
-  a policy nothing uses yet, and a client must handle the refusal either way.
+- Updating an existing policy, whether backup instances use it or not: ``UserErrorBMSUpdatePolicyNotSupported``,
+  "Update of existing policy is not supported." with the recommended action "Please create a new policy." (the
+  real service's body, MicrosoftDocs/azure-docs#78532; Terraform's azurerm provider marks every policy field
+  ForceNew for the same reason). A client changes a policy by creating a new one and moving the instances to it.
 - Invalid bodies: ``BMSUserErrorInvalidInput`` (what the service answers for policy input it rejects,
   hashicorp/terraform-provider-azurerm#33493) with a message that names the JSON path. Checked for every
   datasource: the model's required fields, discriminators (``objectType``), enum values, ISO 8601 durations
@@ -470,9 +470,8 @@ def put_policy(request):
     policy_id = _policy_id(vault, name)
     existing = find_policy(request.store, policy_id)
     if existing is not None and existing["properties"] != properties:
-        if policy_users(request.store, existing["id"]):
-            raise _user_error("UserErrorBMSUpdatePolicyNotSupported", "Update of existing policy is not supported.",
-                              "Please create a new policy.")
+        raise _user_error("UserErrorBMSUpdatePolicyNotSupported", "Update of existing policy is not supported.",
+                          "Please create a new policy.")
     record = existing or {"id": policy_id, "name": name, "vaultId": vault["id"]}
     record["properties"] = properties
     request.store.table(TABLE)[policy_id.lower()] = record

@@ -36,6 +36,43 @@ API_VERSIONS = {
 
 MANAGEMENT_GROUP_PREFIX = "/providers/Microsoft.Management/managementGroups/"
 
+# Azure's naming rule for each kind of name that goes into a request path: (pattern, the rule in words). Checked
+# before any request, so a name such as "rg/../x" or "pol/../evil" never reaches a URL.
+# Resource groups and vaults: the ARM naming rules and the vaultName pattern of the Data Protection spec
+# (^[A-Za-z][-A-Za-z0-9]*[A-Za-z0-9]$, 2-50). Policies and backup instances: the spec sets no pattern; the service
+# refuses URL-unsafe characters and names over 150 characters, the portal and the az CLI name them with letters,
+# digits, hyphens and underscores; that common ground is the rule here.
+NAME_RULES = {
+    "resource group": (
+        re.compile(r"^[A-Za-z0-9_().-]{0,89}[A-Za-z0-9_()-]$"),
+        "1 to 90 characters: letters, digits, underscores, parentheses, hyphens and periods, not ending in a period",
+    ),
+    "Backup vault": (
+        re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,48}[A-Za-z0-9]$"),
+        "2 to 50 letters, digits and hyphens, starting with a letter and ending with a letter or digit",
+    ),
+}
+NAME_RULES["backup policy"] = NAME_RULES["backup instance"] = (
+    re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,149}$"),
+    "1 to 150 letters, digits, hyphens and underscores, starting with a letter or digit",
+)
+
+
+def name_problem(kind, name, option):
+    """Why ``name`` cannot be the name of a ``kind`` (a key of NAME_RULES) given in ``option``, or None."""
+    pattern, rule = NAME_RULES[kind]
+    if isinstance(name, str) and pattern.match(name):
+        return None
+    return "{0}: {1!r} is not a valid {2} name; Azure allows {3}.".format(option, name, kind, rule)
+
+
+def check_name(kind, name, option):
+    """Raise InputError naming ``option`` when ``name`` breaks the naming rule of ``kind``."""
+    problem = name_problem(kind, name, option)
+    if problem:
+        raise InputError(problem, option=option)
+    return name
+
 
 def api_version(resource_type):
     """The API version of ``resource_type`` (``Namespace/type``, any case)."""

@@ -203,7 +203,9 @@ class AzureSession:
 class AzureBackupModule:
     """What a module of this collection holds: the AnsibleModule, its params and the Azure session."""
 
-    def __init__(self, argument_spec, supports_check_mode=True, **kwargs):
+    def __init__(self, argument_spec, supports_check_mode=True, name_kind=None, **kwargs):
+        """``name_kind``: what the module's ``name`` option names (a key of arm.NAME_RULES), checked with the other
+        names before any request."""
         spec = azure_auth.auth_argument_spec()
         spec.update(argument_spec)
         self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
@@ -215,6 +217,10 @@ class AzureBackupModule:
         for bound in ("wait_timeout", "validation_timeout"):
             if (self.params.get(bound) or 0) < 0:
                 self.fail("{0} must be 0 or more seconds, got {1}.".format(bound, self.params[bound]))
+        from ansible_collections.azbackup.dataprotection.plugins.module_utils import references
+
+        with self.input_errors():  # a name that breaks Azure's rule never reaches a request path
+            references.check_names(self.params, name_kind)
 
     @property
     def session(self):

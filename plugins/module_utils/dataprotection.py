@@ -8,7 +8,12 @@ It also holds the two answers several modules need: "the vault, or a clear failu
 principal of a vault's identity (``vault_identities`` / ``identity_principal``).
 """
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, azure_waits, role_assignment_resource
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import (
+    arm,
+    azure_waits,
+    policies,
+    role_assignment_resource,
+)
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.azure_module import as_dict, get_or_none
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
 
@@ -76,6 +81,18 @@ class DataProtectionApi:
 
     def policies(self):
         return [as_dict(item) for item in self.client.backup_policies.list(self.resource_group, self.vault_name)]
+
+    def policy_versions(self, name):
+        """The versions of the policy called ``name`` (``name``, ``name-v2``...; see policies.py), oldest first."""
+        try:
+            return policies.versions_of(self.policies(), name)
+        except ResourceNotFoundError:  # no such vault: callers say so with require_vault()
+            return []
+
+    def current_policy(self, name):
+        """The newest version of the policy called ``name``, or None."""
+        versions = self.policy_versions(name)
+        return versions[-1] if versions else None
 
     def resource(self, resource_id):
         """Any ARM resource whose type the ARM table (or a datasource record) knows; None on 404."""

@@ -237,9 +237,11 @@ def _plan_policy(reads, request, datasource, names, vault_exists, vault_label, p
     name = request["policy_name"]
     label = "Backup policy '{0}'".format(name)
     wanted = request.get("policy") or {}
-    result = {"name": name, "id": lookup.policy_id_for(api.vault_id, name), "managed": bool(wanted),
-              "exists": False, "action": "none", "policy": None}
-    current = api.policy(name) if vault_exists else None
+    versions = api.policy_versions(name) if vault_exists else []
+    current = versions[-1] if versions else None  # the newest version of the policy (policies.py)
+    result = {"name": current.get("name") if current else name, "id": (current or {}).get("id")
+              or lookup.policy_id_for(api.vault_id, name), "managed": bool(wanted), "exists": False,
+              "action": "none", "policy": None}
     result["exists"] = current is not None
     if wanted:
         schedule = wanted.get("schedule")
@@ -249,12 +251,16 @@ def _plan_policy(reads, request, datasource, names, vault_exists, vault_label, p
                   "vault_id": api.vault_id, "datasource_type": datasource.arm_type, "schedule": schedule,
                   "retention": wanted.get("retention")}
         try:
-            outcome = policies.ensure_present(api, current, params, True)
+            outcome = policies.ensure_present(api, current, params, True, versions)
         except InputError as exc:
             problems.append("{0}: {1}".format(label, names.reword(str(exc), exc.option or "", "policy.")))
         else:
             result["policy"] = outcome.resource
-            result["action"] = ("create" if current is None else "update") if outcome.changed else "none"
+            result["name"], result["id"] = outcome.resource["name"], outcome.resource["id"]
+            result["versions"] = outcome.extra["policy_versions"]
+            created = result["versions"]["created"]
+            result["action"] = "create" if current is None else "new_version" if created else \
+                "clean_up_versions" if outcome.changed else "none"
     elif not vault_exists:
         problems.append("{0} should already exist ({1} is empty), but {2} does not exist yet: give the policy in {1} "
                         "so that it is created.".format(label, names("policy"), vault_label))

@@ -171,44 +171,167 @@ def preview(body, start, horizon):
 # ------------------------------------------------------------------------------------ ensure_present/absent
 
 
-def ensure_present(api, current_body, params, check_mode):
-    """Create or update the policy in place; returns an EnsureResult (resource: the backup_policy result).
+# ------------------------------------------------------------------------------------------------ versions
+#
+# Azure refuses every update of an existing backup policy (UserErrorBMSUpdatePolicyNotSupported: "Update of existing
+# policy is not supported. Please create a new policy."). A policy is therefore immutable here: the policy the user
+# calls ``pg-weekly`` is the newest of its versions ``pg-weekly``, ``pg-weekly-v2``, ``pg-weekly-v3``...; a change
+# creates the next version, moves the backup instances to it and deletes the versions nothing uses any more.
+
+
+def version_number(candidate, name):
+    """The version ``candidate`` is of the policy called ``name`` (1 for ``name`` itself, N for ``name-vN``, N >= 2),
+    or None when it is another policy. Names compare without case, as Azure's do."""
+    match = re.match(re.escape(name) + r"(?:-v([2-9]|[1-9][0-9]+))?$", str(candidate or ""), re.IGNORECASE)
+    if not match:
+        return None
+    return int(match.group(1)) if match.group(1) else 1
+
+
+def version_name(name, number):
+    """The name of version ``number`` of the policy called ``name``."""
+    return name if number <= 1 else "{0}-v{1}".format(name, number)
+
+
+def versions_of(bodies, name):
+    """The service's policies that are versions of ``name``, oldest first."""
+    found = [(version_number(_policy_name_of(body), name), body) for body in bodies or ()]
+    return [body for number, body in sorted((item for item in found if item[0]), key=lambda item: item[0])]
+
+
+def _policy_name_of(body):
+    return body.get("name") or arm.last_segment(body.get("id"))
+
+
+def _version_id(api, body):
+    return body.get("id") or policy_id(api.vault_id, _policy_name_of(body))
+
+
+def _instance_policy(instance):
+    return ((instance.get("properties") or {}).get("policyInfo") or {}).get("policyId")
+
+
+# The writable properties of a backup instance (the rest is state the service reports).
+_INSTANCE_WRITABLE = ("objectType", "friendlyName", "dataSourceInfo", "dataSourceSetInfo", "policyInfo",
+                      "datasourceAuthCredentials", "validationType", "identityDetails")
+
+
+def moved_instance_body(instance, new_policy_id):
+    """The PUT body that moves a backup instance to another policy, everything else as it is."""
+    props = instance.get("properties") or {}
+    body = dict((key, props[key]) for key in _INSTANCE_WRITABLE if props.get(key) is not None)
+    body["policyInfo"] = dict(props.get("policyInfo") or {}, policyId=new_policy_id)
+    body["policyInfo"].pop("policyVersion", None)
+    return {"properties": body}
+
+
+def version_plan(api, older, keep_old):
+    """What moving to ``target_id`` needs: (instances to move, versions to delete, versions kept and why).
+
+    ``older`` are the other versions of the policy. Live instances of any of them move; a version is deleted once
+    nothing uses it, unless ``keep_old``; soft-deleted instances still hold theirs, so it is kept.
+    """
+    if not older:
+        return [], [], []
+    older_ids = [_version_id(api, body) for body in older]
+    moves = [item for item in api.instances()
+             if any(arm.same_id(_instance_policy(item), older_id) for older_id in older_ids)]
+    held = api.deleted_instances() if not keep_old else []
+    deletions, kept = [], []
+    for body in older:
+        version_id = _version_id(api, body)
+        holders = sorted(item.get("name") for item in held if arm.same_id(_instance_policy(item), version_id))
+        if keep_old:
+            kept.append({"name": _policy_name_of(body), "reason": "keep_old_versions is set"})
+        elif holders:
+            reason = "soft-deleted backup instance(s) {0} still refer to it".format(", ".join(holders))
+            kept.append({"name": _policy_name_of(body), "reason": reason})
+        else:
+            deletions.append(_policy_name_of(body))
+    return moves, deletions, kept
+
+
+def version_summary(created, moves, deletions, kept):
+    """One line an operator reads: "create pg-weekly-v2, move 3 servers, delete pg-weekly"."""
+    steps = []
+    if created:
+        steps.append("create " + created)
+    if moves:
+        steps.append("move {0} server{1}".format(len(moves), "" if len(moves) == 1 else "s"))
+    if deletions:
+        steps.append("delete " + ", ".join(deletions))
+    if kept:
+        steps.append("keep " + ", ".join(item["name"] for item in kept))
+    return ", ".join(steps) or "nothing to do"
+
+
+# ------------------------------------------------------------------------------------ ensure_present/absent
+
+
+def ensure_present(api, current_body, params, check_mode, versions=None):
+    """Bring the policy called ``params["name"]`` to the desired content; returns an EnsureResult (resource: the
+    backup_policy result of its current version, ``extra["policy_versions"]``: what was (or would be) done).
 
     ``api`` is the vault's DataProtectionApi; ``params`` carries the resolved vault (``resource_group``,
-    ``vault_name``, ``vault_id``) and ``name``;
-    ``current_body`` is the service's policy (None when absent). Nothing is sent when the service's policy
-    already is the desired one, nor in check mode (the result is then the predicted policy).
+    ``vault_name``, ``vault_id``), ``name`` and ``keep_old_versions``; ``current_body`` is the newest version
+    (None when there is none) and ``versions`` all of them, oldest first (read when not given). A change creates
+    the next version (``<name>-v2``, ``-v3``...), moves the backup instances to it and deletes the versions nothing
+    uses; the same content again changes nothing. Nothing is sent in check mode: the result is then the prediction.
     """
     desired = desired_from_params(params).body
     group, vault, name = params["resource_group"], params["vault_name"], params["name"]
-    predicted_id = current_body.get("id") if current_body else policy_id(params["vault_id"], name)
+    keep_old = bool(params.get("keep_old_versions"))
+    if versions is None:
+        versions = api.policy_versions(name) if current_body is not None else []
+    if current_body is not None and policy.bodies_equal(desired, current_body):
+        target_name, target_body, created = _policy_name_of(current_body), current_body, None
+    else:
+        number = version_number(_policy_name_of(current_body), name) + 1 if current_body is not None else 1
+        target_name, target_body, created = version_name(name, number), desired, version_name(name, number)
+    target_id = policy_id(params["vault_id"], target_name)
+    older = [body for body in versions if not arm.same_id(body.get("id"), target_id)
+             and _policy_name_of(body).lower() != target_name.lower()]
+    moves, deletions, kept = version_plan(api, older, keep_old)
+    changed = bool(created or moves or deletions)
+    summary = {"current": target_name, "created": created, "previous": _policy_name_of(current_body)
+               if current_body is not None else None,
+               "moved_instances": sorted(item.get("name") for item in moves), "deleted": deletions, "kept": kept,
+               "summary": version_summary(created, moves, deletions, kept)}
 
     def result_of(body):
-        return to_result(body, vault, group, name, predicted_id)
+        return to_result(body, vault, group, target_name, body.get("id") or target_id)
 
-    if current_body is not None and policy.bodies_equal(desired, current_body):
-        return EnsureResult(False, result_of(current_body), policy.policy_diff(current_body, current_body))
-    if check_mode:
-        return EnsureResult(True, result_of(desired), policy.policy_diff(current_body, desired))
-    after = api.put_policy(name, desired)
-    return EnsureResult(True, result_of(after or desired), policy.policy_diff(current_body, after or desired))
+    diff = policy.policy_diff(current_body, target_body if created else current_body)
+    if check_mode or not changed:
+        return EnsureResult(changed, result_of(target_body), diff, extra={"policy_versions": summary})
+    if created:
+        target_body = api.put_policy(target_name, desired) or desired
+    for item in moves:
+        api.put(item.get("name"), moved_instance_body(item, target_body.get("id") or target_id))
+    for old_name in deletions:
+        api.delete_policy(old_name)
+    return EnsureResult(True, result_of(target_body), policy.policy_diff(current_body, target_body),
+                        extra={"policy_versions": summary})
 
 
 def ensure_absent(api, current_body, params, check_mode):
-    """Delete the policy; returns an EnsureResult (resource ``{}``). In check mode, a policy in use fails as Azure
-    would."""
+    """Delete every version of the policy; returns an EnsureResult (resource ``{}``). In check mode, a version in use
+    fails as Azure would."""
     if current_body is None:
         return EnsureResult(False, {}, policy.policy_diff(None, None))
-    name = params["name"]
+    bodies = api.policy_versions(params["name"]) or [current_body]
+    names = [_policy_name_of(body) for body in bodies]
     if check_mode:
-        users = policy_users(api, current_body.get("id") or policy_id(params["vault_id"], name))
-        if users:
-            raise PolicyRefusedError(
-                refusal_message("delete", IN_USE_CODES[0], None, name, users), "UserErrorDppPolicyObjectInUse", users
-            )
-        return EnsureResult(True, {}, policy.policy_diff(current_body, None))
-    api.delete_policy(name)
-    return EnsureResult(True, {}, policy.policy_diff(current_body, None))
+        for body, name in [(body, _policy_name_of(body)) for body in bodies]:
+            users = policy_users(api, _version_id(api, body))
+            if users:
+                raise PolicyRefusedError(
+                    refusal_message("delete", IN_USE_CODES[0], None, name, users), "UserErrorDppPolicyObjectInUse",
+                    users)
+    else:
+        for name in reversed(names):
+            api.delete_policy(name)
+    return EnsureResult(True, {}, policy.policy_diff(current_body, None), extra={"deleted_versions": names})
 
 
 def policy_users(api, wanted_id):

@@ -58,6 +58,9 @@ def _server_id(entry, default_group, azure, datasource):
     if not name or not group:
         raise InputError("servers entry {0!r} names no server: give a resource id, or a name with "
                          "server_resource_group (or {{name, resource_group}}).".format(entry), option="servers")
+    problem = datasource.name_problem(name) or arm.name_problem("resource group", group, "resource_group")
+    if problem:
+        raise InputError("servers entry {0!r}: {1}".format(entry, problem), option="servers")
     return datasource.server_id(azure.subscription_id, group, name)
 
 
@@ -90,11 +93,12 @@ class SharedReads:
     def instances(self):
         return self._instances
 
-    def read_policy(self, api, name):
-        key = str(name or "").lower()
+    def read_policy(self, api, name, newest=False):
+        """The policy called ``name`` (its newest version with ``newest``), read once for every server."""
+        key = (newest, str(name or "").lower())
         with self._lock:
             if key not in self._policies:
-                self._policies[key] = api.policy(name)
+                self._policies[key] = api.current_policy(name) if newest else api.policy(name)
             return self._policies[key]
 
 
@@ -114,6 +118,9 @@ class _Bound:
 
     def policy(self, name):
         return self._shared.read_policy(self._api, name)
+
+    def current_policy(self, name):
+        return self._shared.read_policy(self._api, name, newest=True)
 
 
 def run(azure, server_ids, work, input_errors=(InputError,)):

@@ -101,10 +101,13 @@ def requested_ids(params, subscription_id, datasource):
     """(ids or None for "list", invalid-name problems) from the module options; raises ReferenceInputError."""
     if not (params.get("server_id") or params.get("server_name")):
         return None, []
-    ids = references.server_references(params, subscription_id, datasource)
+    ids = references.server_references(params, subscription_id, datasource, check_server_names=False)
+    names = params.get("server_name") if not params.get("server_id") else None
+    names = names if isinstance(names, list) else [names] * len(ids)
     valid, invalid = [], []
-    for server_id in ids:
-        problem = datasource.name_problem(arm.last_segment(server_id))
+    for index, server_id in enumerate(ids):
+        name = names[index]
+        problem = datasource.name_problem(name if name is not None else arm.last_segment(server_id))
         if problem:
             invalid.append(problem)
         else:

@@ -8,12 +8,10 @@ The readable form (snake_case, YAML-safe enum words) is what modules take and re
 argument, so the unit tests drive it with a fake client.
 """
 
-import re
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, compare
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import EnsureResult, InputError
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9-]{2,50}$")
 RETENTION_DAYS_RANGE = (14, 180)
 REDUNDANCY = ["LocallyRedundant", "GeoRedundant", "ZoneRedundant"]
 DEFAULT_REDUNDANCY = "GeoRedundant"  # what the portal proposes
@@ -111,9 +109,9 @@ def _int_or_none(value):
 def desired_from_params(params):
     """The settings the user asked for (None = not managed), validated for shape and range."""
     name = params["name"]
-    if not NAME_PATTERN.match(name or ""):
-        raise VaultInputError(
-            "name '{0}' is not a valid Backup vault name: use 2 to 50 letters, digits and hyphens.".format(name))
+    problem = arm.name_problem("Backup vault", name, "name")
+    if problem:
+        raise VaultInputError(problem, option="name")
     days = params.get("soft_delete_retention_days")
     low, high = RETENTION_DAYS_RANGE
     if days is not None and not low <= days <= high:

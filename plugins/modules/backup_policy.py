@@ -14,17 +14,29 @@ description:
   - Every input is checked before anything is sent, and each error names the option at fault.
   - Returns what the policy keeps and for how long (RV(retention_preview)), also in check mode, so that a
     policy can be reviewed before it exists.
-  - A change is sent in place. When Azure refuses to update a policy (for example while backup instances use
-    it), the task fails with Azure's message and explains how to move the instances to a new policy.
-  - Deleting a policy that backup instances use fails with Azure's C(UserErrorDppPolicyObjectInUse) error
-    explained, and deletes nothing.
+  - A policy is never updated in place (Azure refuses every update of an existing policy with
+    C(UserErrorBMSUpdatePolicyNotSupported)). A changed policy becomes a new version named O(name) with a
+    counter, C(<name>-v2), C(<name>-v3) and so on; the backup instances of the older versions move to it, and
+    the older versions are deleted once nothing uses them (see O(keep_old_versions)). The same content again
+    finds the version it made and changes nothing. RV(policy_versions) says what was (or would be) done.
+  - Deleting a policy (every version of it) that backup instances use fails with Azure's
+    C(UserErrorDppPolicyObjectInUse) error explained, and deletes nothing.
 author:
   - azbackup maintainers (@azbackup)
 options:
   name:
-    description: Name of the backup policy.
+    description:
+      - Name of the backup policy. Its versions are named O(name), C(<name>-v2), C(<name>-v3)...; the newest is the
+        policy this task manages.
+      - 1 to 150 letters, digits, hyphens and underscores, starting with a letter or digit.
     type: str
     required: true
+  keep_old_versions:
+    description:
+      - Keep the older versions of the policy after the backup instances moved to a new one. By default a version
+        nothing uses any more is deleted.
+    type: bool
+    default: false
   datasource_type:
     description:
       - What the policy backs up. V(pgflex) is short for V(Microsoft.DBforPostgreSQL/flexibleServers).
@@ -158,7 +170,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    description: Reports the policy that would be created or changed and its retention preview, and writes nothing.
+    description:
+      - Reports the version that would be created, the instances that would move to it and the versions that would
+        be deleted (RV(policy_versions)), with the retention preview, and writes nothing.
   diff_mode:
     support: full
     description: Shows the policy before and after in the readable form (or the normalised body for custom policies).
@@ -169,8 +183,9 @@ notes:
   - The module compares the desired policy with the one Azure holds, ignoring what Azure adds (tag ids), enum
     case, list order, the spelling of durations (V(P1Y) equals V(P12M)) and the start date of the schedule's
     repeating intervals, so a rerun reports no change.
-  - Azure does not always allow changing a policy in place. The safe way to change what protected servers keep
-    is a new policy (another O(name)), the instances moved to it, then the old policy deleted.
+  - Modules and the role that name a policy by O(name) (C(policy_name) of M(azbackup.dataprotection.pgflex_backup_instance),
+    M(azbackup.dataprotection.backup_policy_info) and M(azbackup.dataprotection.pgflex_protection_plan)) use its
+    newest version.
 """
 
 EXAMPLES = r"""
@@ -263,6 +278,37 @@ backup_policy:
     policy:
       description: The policy properties as Azure stores them (camelCase), usable as O(policy).
       type: dict
+policy_versions:
+  description: What the task did (or would do, in check mode) with the versions of the policy.
+  returned: when O(state=present)
+  type: dict
+  contains:
+    current:
+      description: The name of the version that holds the desired content after the task.
+      type: str
+      sample: pg-weekly-v2
+    previous:
+      description: The newest version before the task; null when the policy did not exist.
+      type: str
+    created:
+      description: The version created; null when the newest version already had the desired content.
+      type: str
+    moved_instances:
+      description: Names of the backup instances moved from older versions to RV(policy_versions.current).
+      type: list
+      elements: str
+    deleted:
+      description: Older versions deleted because nothing uses them any more.
+      type: list
+      elements: str
+    kept:
+      description: Older versions kept, each with the reason (O(keep_old_versions), or soft-deleted instances).
+      type: list
+      elements: dict
+    summary:
+      description: The same in one line.
+      type: str
+      sample: create pg-weekly-v2, move 3 servers, delete pg-weekly
 retention_preview:
   description:
     - What the policy keeps and for how long, from the first scheduled backup at or after O(preview_start) over
@@ -339,6 +385,7 @@ def argument_spec():
     spec = references.vault_argument_spec()
     spec.update(
         name=dict(type="str", required=True),
+        keep_old_versions=dict(type="bool", default=False),
         datasource_type=dict(type="str", choices=policies.datasource_choices(PGFLEX), default=PGFLEX.arm_type),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         schedule=dict(type="dict", options=dict(
@@ -366,6 +413,7 @@ def main():
                             ("vault_id", "resource_group")],
         required_together=[("schedule", "retention")],
         required_if=[("state", "present", ("schedule", "policy"), True)],
+        name_kind="backup policy",
     )
     params = azure.params
     name, present = params["name"], params["state"] == "present"
@@ -394,7 +442,8 @@ def main():
                    error_code=code, error_message=message, request_id=request_id, backup_instances=users)
 
     with azure.azure_errors("reading backup policy {0}".format(name)):
-        current = api.policy(name)
+        versions = api.policy_versions(name)
+        current = versions[-1] if versions else None
         if current is None and present:
             api.require_vault()
     if not present:
@@ -405,24 +454,13 @@ def main():
                 explain(exc, "delete")
                 raise
         azure.exit(outcome.changed, diff=outcome.diff, backup_policy=outcome.resource, retention_preview=None)
-    action = "updating" if current else "creating"
-    with azure.azure_errors("{0} backup policy {1}".format(action, name)):
-        try:
-            outcome = policies.ensure_present(api, current, resolved, azure.check_mode)
-        except HttpResponseError as exc:
-            if current:
-                explain(exc, "update")
-            raise
+    with azure.azure_errors("creating backup policy {0} and moving its backup instances".format(name)):
+        outcome = policies.ensure_present(api, current, resolved, azure.check_mode, versions)
     changed, result, diff = outcome.changed, outcome.resource, outcome.diff
-    if azure.check_mode and changed and current:
-        with azure.azure_errors("listing the backup instances of vault {0}".format(vault)):
-            users = policies.policy_users(api, current.get("id") or result["id"])
-        if users:
-            azure.warn(policies.in_use_update_warning(name, users))
     retention_preview, warning = policies.preview(result["policy"], start, horizon)
     if warning:
         azure.warn(warning)
-    azure.exit(changed, diff=diff, backup_policy=result, retention_preview=retention_preview)
+    azure.exit(changed, diff=diff, backup_policy=result, retention_preview=retention_preview, **outcome.extra)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ author:
   - azbackup maintainers (@azbackup)
 options:
   name:
-    description: Name of one policy. All policies of the vault when not set.
+    description:
+      - Name of one policy; its newest version is returned (C(<name>), C(<name>-v2), C(<name>-v3)... as
+        M(azbackup.dataprotection.backup_policy) names them). All policies of the vault when not set.
     type: str
 extends_documentation_fragment:
   - azbackup.dataprotection.azure
@@ -72,9 +74,9 @@ DATASOURCE = pgflex.PGFLEX
 
 
 def list_policies(api, name=None):
-    """Readable policies of a vault: one by name (empty when it does not exist) or all of them."""
+    """Readable policies of a vault: the newest version of one by name (empty when none exists) or all of them."""
     if name:
-        found = api.policy(name)
+        found = api.current_policy(name)
         items = [found] if found else []
     else:
         items = api.policies()
@@ -85,7 +87,8 @@ def list_policies(api, name=None):
 def main():
     spec = references.vault_argument_spec()
     spec.update(name=dict(type="str"))
-    azure = AzureBackupModule(spec, mutually_exclusive=[("vault_id", "vault_name"), ("vault_id", "resource_group")])
+    azure = AzureBackupModule(spec, mutually_exclusive=[("vault_id", "vault_name"), ("vault_id", "resource_group")],
+                              name_kind="backup policy")
     params = azure.params
     api = azure.dataprotection_api()
     with azure.azure_errors("listing the backup policies of vault {0}".format(api.vault_name)):

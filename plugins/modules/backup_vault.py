@@ -225,7 +225,7 @@ def argument_spec():
 
 
 def main():
-    azure = AzureBackupModule(argument_spec())
+    azure = AzureBackupModule(argument_spec(), name_kind="Backup vault")
     params = azure.params
     resource_group, name = params["resource_group"], params["name"]
     with azure.input_errors():

@@ -81,6 +81,7 @@ def main():
     azure = AzureBackupModule(
         dict(resource_group=dict(type="str"), name=dict(type="str")),
         required_by={"name": "resource_group"},
+        name_kind="Backup vault",
     )
     params = azure.params
     with azure.azure_errors("listing backup vaults"):

@@ -381,7 +381,7 @@ def run_list(azure):
 
 
 def main():
-    azure = AzureBackupModule(argument_spec(), **MODULE_RULES)
+    azure = AzureBackupModule(argument_spec(), name_kind="backup instance", **MODULE_RULES)
     params = azure.params
     identity = params["identity"]
     if identity and identity != "system_assigned":

@@ -141,7 +141,7 @@ MODULE_RULES = references.reference_rules(server=True, mutually_exclusive=[["pol
 
 
 def main():
-    azure = AzureBackupModule(argument_spec(), **MODULE_RULES)
+    azure = AzureBackupModule(argument_spec(), name_kind="backup instance", **MODULE_RULES)
     params = azure.params
     server_id = azure.server_id(PGFLEX, required=False)
     api = azure.dataprotection_api()

@@ -254,7 +254,7 @@ policy:
       description: Resource id of the policy.
       type: str
     name:
-      description: Name of the policy.
+      description: Name of the policy's current version (its newest, or the one the plan would create).
       type: str
     exists:
       description: Whether the policy exists now.
@@ -263,8 +263,16 @@ policy:
       description: Whether O(policy) was given.
       type: bool
     action:
-      description: V(create), V(update) or V(none).
+      description:
+        - V(create), V(new_version) (the policy changed, so its next version C(<name>-v2)... is created and the
+          servers move to it), V(clean_up_versions) (older versions to move away from or delete) or V(none).
       type: str
+    versions:
+      description:
+        - What M(azbackup.dataprotection.backup_policy) would do with the versions of the policy, as its
+          RV(azbackup.dataprotection.backup_policy#module:policy_versions) (when O(policy) is given).
+      type: dict
+      returned: when the policy is managed
     policy:
       description: The policy as M(azbackup.dataprotection.backup_policy) returns it (predicted when it changes).
       type: dict

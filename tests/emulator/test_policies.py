@@ -112,10 +112,10 @@ def test_put_is_not_long_running_and_answers_200_with_the_policy(emulator):
     assert list(answer) == ["properties", "id", "name", "type"]
     assert "name" not in answer["properties"]
     assert answer["properties"]["objectType"] == "BackupPolicy"
-    again = _put(emulator, "pol-1", pgflex_policy(weekly="P8W"))
-    assert again.status_code == 200
-    weekly = [rule for rule in again.json()["properties"]["policyRules"] if rule["name"] == "Weekly"][0]
-    assert weekly["lifecycles"][0]["deleteAfter"]["duration"] == "P8W"
+    again = _put(emulator, "pol-1", pgflex_policy())
+    assert again.status_code == 200 and again.json() == answer
+    changed = _put(emulator, "pol-1", pgflex_policy(weekly="P8W"))
+    assert changed.status_code == 400 and changed.json()["error"]["code"] == "UserErrorBMSUpdatePolicyNotSupported"
 
 
 def test_the_spec_example_round_trips_as_documented(emulator):
@@ -383,6 +383,16 @@ def test_updating_a_policy_in_use_is_refused_but_an_identical_put_is_not(local):
     stored = local.call("GET", "pol-used").body["properties"]["policyRules"]
     weekly = [rule for rule in stored if rule["name"] == "Weekly"][0]
     assert weekly["lifecycles"][0]["deleteAfter"]["duration"] == "P12W"
+
+
+def test_updating_a_policy_nothing_uses_is_refused_too(local):
+    assert local.call("PUT", "pol-free", pgflex_policy()).status == 200
+    with pytest.raises(ArmError) as caught:
+        local.call("PUT", "pol-free", pgflex_policy(weekly="P4W"))
+    assert (caught.value.status, caught.value.code) == (400, "UserErrorBMSUpdatePolicyNotSupported")
+    stored = local.call("GET", "pol-free").body["properties"]["policyRules"]
+    assert [rule for rule in stored if rule["name"] == "Weekly"][0]["lifecycles"][0]["deleteAfter"]["duration"] == \
+        "P12W"
 
 
 def test_find_policy_serves_other_resource_modules(local):

@@ -55,7 +55,8 @@ def resolve_policy(api, params, datasource):
         name = params.get("policy_name")
         if not name:
             raise InputError("Set policy_name (or policy_id): the backup policy that protects the server.")
-    policy = api.policy(name)
+    # policy_id names one version; policy_name the policy, whose newest version protects (policies.py).
+    policy = api.policy(name) if policy_id else api.current_policy(name)
     if policy is None:
         raise InputError(
             "Backup policy '{0}' does not exist in vault '{1}'. Create it with azbackup.dataprotection.backup_policy "

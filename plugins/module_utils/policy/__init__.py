@@ -101,4 +101,5 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.voc
     TAG_OF_RULE,
     WEEK_START,
     PolicyError,
+    PolicyErrors,
 )

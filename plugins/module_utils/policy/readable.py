@@ -35,6 +35,7 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.policy.voc
     _datastore,
     _priority,
     _record,
+    raise_all,
     record_of,
 )
 
@@ -62,55 +63,77 @@ _ALLOWED_CRITERIA = {
 
 
 def validate_readable(schedule, retention, ds=None):
-    """Check the readable form; raise PolicyError on the first error, return the list of warnings."""
+    """Check the readable form; raise PolicyError listing every problem found, return the list of warnings."""
     return _plan(schedule, retention, ds=ds).warnings
 
 
 def _plan(schedule, retention, ds=None):
-    days, hour, minute, zone = _parse_schedule(schedule, ds=ds)
+    errors = []
+    days, hour, minute, zone = _parse_schedule(schedule, errors, ds=ds)
     if not isinstance(retention, dict):
-        raise PolicyError("retention", "expected a dictionary with at least a default rule")
+        errors.append(PolicyError("retention", "expected a dictionary with at least a default rule"))
+        raise_all(errors)
     for key, value in retention.items():
         if key not in TAG_OF_RULE and value is not None:
-            raise PolicyError(
+            errors.append(PolicyError(
                 "retention.{0}".format(key),
                 "unknown retention rule; expected default, weekly, "
                 "monthly or yearly (priorities are set automatically)",
-            )
+            ))
     if retention.get("default") is None:
-        raise PolicyError("retention.default", "required: how long backups that no other rule keeps are retained")
+        errors.append(PolicyError("retention.default",
+                                  "required: how long backups that no other rule keeps are retained"))
     rules = []
     for key, tag in RULE_TAGS:
         if retention.get(key) is not None:
-            rules.append(_parse_rule(key, tag, retention[key], days, ds=ds))
+            try:
+                # Without valid schedule days, the rule's own checks still run; only the day cross-check waits.
+                rules.append(_parse_rule(key, tag, retention[key], days or DAYS_OF_WEEK, ds=ds))
+            except PolicyError as error:
+                errors.extend(getattr(error, "errors", [error]))
+    raise_all(errors)
     plan = Plan(days, hour, minute, zone, tuple(rules), [])
     plan.warnings.extend(_shadow_warnings(plan, ds=ds))
     return plan
 
 
-def _parse_schedule(schedule, ds=None):
+def _parse_schedule(schedule, errors, ds=None):
+    """(days, hour, minute, zone) of the schedule; each problem goes to ``errors`` and leaves its part None."""
     if not isinstance(schedule, dict):
-        raise PolicyError("schedule", "expected a dictionary with days_of_week and time")
+        errors.append(PolicyError("schedule", "expected a dictionary with days_of_week and time"))
+        return None, None, None, None
     for key, value in schedule.items():
         if key not in _SCHEDULE_KEYS and value is not None:
-            raise PolicyError("schedule.{0}".format(key), "unknown option; expected days_of_week, time, timezone")
+            errors.append(PolicyError("schedule.{0}".format(key),
+                                      "unknown option; expected days_of_week, time, timezone"))
     frequency = schedule.get("frequency")
     if frequency is not None and str(frequency).lower() != "weekly":
-        raise PolicyError(
+        errors.append(PolicyError(
             "schedule.frequency",
             "{0!r} is not supported: {1} backups run on a weekly schedule (one or more days of the week)".format(
                 frequency, _record(ds=ds).label
             ),
-        )
-    days = _choices(schedule.get("days_of_week"), DAYS_OF_WEEK, "schedule.days_of_week", "a day of the week")
-    if not days:
-        raise PolicyError("schedule.days_of_week", "required: at least one day of the week, such as Sunday")
+        ))
+    days = hour = minute = zone = None
+    try:
+        days = _choices(schedule.get("days_of_week"), DAYS_OF_WEEK, "schedule.days_of_week", "a day of the week")
+        if not days:
+            raise PolicyError("schedule.days_of_week", "required: at least one day of the week, such as Sunday")
+    except PolicyError as error:
+        days = None
+        errors.append(error)
     text = schedule.get("time")
     match = _TIME_RE.match(text.strip()) if isinstance(text, str) else None
-    if not match:
-        raise PolicyError("schedule.time", "expected the time of day as HH:MM (24 hours), got {0!r}".format(text))
-    zone = resolve_time_zone(schedule.get("timezone"))
-    return days, int(match.group(1)), int(match.group(2)), zone
+    if match:
+        hour, minute = int(match.group(1)), int(match.group(2))
+    else:
+        errors.append(PolicyError("schedule.time",
+                                  "expected the time of day as HH:MM (24 hours), got {0!r}".format(text)))
+    try:
+        zone = resolve_time_zone(schedule.get("timezone"))
+    except PolicyError as error:
+        errors.append(error)
+    return days, hour, minute, zone
 
 
 def _parse_rule(key, tag, rule, scheduled_days, ds=None):

@@ -83,6 +83,26 @@ class PolicyError(InputError):
         self.message = message
 
 
+class PolicyErrors(PolicyError):
+    """Every problem found in a policy at once; ``option`` and ``field`` name the first, ``problems`` lists them all."""
+
+    def __init__(self, errors):
+        first = errors[0]
+        super().__init__(first.field, first.message)
+        self.errors = list(errors)
+        self.extra["problems"] = [str(error) for error in self.errors]
+        self.args = ("{0} problems in the policy: {1}".format(len(self.errors), "; ".join(
+            str(error) for error in self.errors)),)
+
+
+def raise_all(errors):
+    """Raise the one error found, or every error found at once (nothing when the list is empty)."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise PolicyErrors(errors)
+
+
 def _record(ds=None):
     """The datasource record whose policy constraints apply: the one given (every function here takes it as
     ``ds``; the public ones find it from the policy's ``datasourceTypes``), else the registry's default."""

@@ -3,7 +3,7 @@ decision pgflex_backup_instance uses. A fake access object stands for Azure and 
 
 import pytest
 
-from ansible_collections.azbackup.dataprotection.plugins.module_utils import planning
+from ansible_collections.azbackup.dataprotection.plugins.module_utils import planning, policies
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources.pgflex import PGFLEX
 
 SUB = "11111111-1111-1111-1111-111111111111"
@@ -24,8 +24,11 @@ def server_body(name, location="eastus", size=128):
 
 
 def policy_body(name, datasource=PGFLEX.arm_type):
+    """The stored policy ``name``: the content of POLICY (so a plan that gives POLICY keeps it as it is)."""
+    props = policies.desired_from_params(dict(POLICY, datasource_type=PGFLEX.arm_type)).body["properties"] \
+        if datasource == PGFLEX.arm_type else {"objectType": "BackupPolicy", "policyRules": []}
     return {"id": VAULT_ID + "/backupPolicies/" + name, "name": name,
-            "properties": {"objectType": "BackupPolicy", "datasourceTypes": [datasource], "policyRules": []}}
+            "properties": dict(props, datasourceTypes=[datasource])}
 
 
 def instance(name, policy="weekly", state="ProtectionConfigured"):
@@ -61,6 +64,14 @@ class Api:
     def policy(self, name):
         self.reads.append("policy")
         return self._policies.get(name)
+
+    def deleted_instances(self):
+        self.reads.append("deleted instances")
+        return []
+
+    def policy_versions(self, name):
+        self.reads.append("policy")
+        return policies.versions_of(self._policies.values(), name)
 
     def instances(self):
         self.reads.append("instances")
@@ -313,3 +324,27 @@ def test_identity_must_exist_and_changes_the_plan():
     missing = plan(Api(policies=[policy_body("weekly")], servers=[server_body("pg1")]),
                    server_ids=[server_id("pg1")], identity=UAI)
     assert "does not exist" in missing["problems"][0]
+
+
+def test_a_changed_policy_plans_its_next_version_and_the_moves():
+    names = ["pg1", "pg2", "pg3"]
+    api = Api(policies=[policy_body("weekly")], servers=[server_body(name) for name in names],
+              instances=[instance(name) for name in names])
+    longer = dict(POLICY, retention={"default": {"duration": "P6M"}})
+    result = plan(api, server_ids=[server_id(name) for name in names], policy=longer)
+    assert result["problems"] == []
+    assert result["policy"]["action"] == "new_version" and result["policy"]["name"] == "weekly-v2"
+    assert result["policy"]["id"] == VAULT_ID + "/backupPolicies/weekly-v2"
+    assert result["policy"]["versions"]["summary"] == "create weekly-v2, move 3 servers, delete weekly"
+    assert [item["action"] for item in result["servers"]] == ["change_policy"] * 3
+
+
+def test_the_newest_version_is_the_policy_of_that_name():
+    api = Api(policies=[policy_body("weekly"), policy_body("weekly-v2"), policy_body("weekly-v10")],
+              servers=[server_body("pg1")], instances=[instance("pg1", policy="weekly-v10")])
+    result = plan(api, server_ids=[server_id("pg1")])
+    assert result["policy"]["name"] == "weekly-v10" and result["policy"]["action"] == "clean_up_versions"
+    assert result["policy"]["versions"]["deleted"] == ["weekly", "weekly-v2"]
+    assert result["servers"][0]["action"] == "none"
+    used_as_is = plan(api, server_ids=[server_id("pg1")], policy={})
+    assert used_as_is["policy"]["id"] == VAULT_ID + "/backupPolicies/weekly-v10"

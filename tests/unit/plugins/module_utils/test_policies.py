@@ -40,29 +40,53 @@ def service_body(body, name="pol1"):
 
 
 class FakePolicies:
-    def __init__(self, existing=None, refuse=None):
-        self.existing = existing
+    """The vault's policies by name (versions included); ``existing`` is the one named pol1."""
+
+    def __init__(self, existing=None, refuse=None, others=()):
+        self.stored = dict((body["name"], body) for body in ([existing] if existing else []) + list(others))
         self.refuse = refuse
         self.calls = []
+
+    @property
+    def existing(self):
+        return self.stored.get("pol1")
 
     def create_or_update(self, resource_group, vault_name, name, body):
         self.calls.append(("PUT", resource_group, vault_name, name, copy.deepcopy(body)))
         if self.refuse:
             raise self.refuse
-        self.existing = service_body(body, name)
-        return Model(self.existing)
+        self.stored[name] = service_body(body, name)
+        return Model(self.stored[name])
 
     def delete(self, resource_group, vault_name, name):
         self.calls.append(("DELETE", resource_group, vault_name, name))
         if self.refuse:
             raise self.refuse
-        self.existing = None
+        self.stored.pop(name, None)
 
     def get(self, resource_group, vault_name, name):
-        return self.existing
+        return self.stored.get(name)
+
+    def list(self, resource_group, vault_name):
+        return [Model(body) for body in self.stored.values()]
 
 
 class FakeInstances:
+    def __init__(self, instances=()):
+        self.instances = instances
+        self.calls = []
+
+    def list(self, resource_group, vault_name):
+        return [Model(name=name, properties={"policyInfo": {"policyId": policy_id}, "objectType": "BackupInstance",
+                                             "friendlyName": name, "currentProtectionState": "ProtectionConfigured"})
+                for name, policy_id in self.instances]
+
+    def begin_create_or_update(self, resource_group, vault_name, name, body):
+        self.calls.append(("PUT", name, copy.deepcopy(body)))
+        return Model(dict(body, name=name))
+
+
+class FakeDeleted:
     def __init__(self, instances=()):
         self.instances = instances
 
@@ -72,13 +96,14 @@ class FakeInstances:
 
 
 class FakeClient:
-    def __init__(self, existing=None, instances=(), refuse=None):
-        self.backup_policies = FakePolicies(existing, refuse)
+    def __init__(self, existing=None, instances=(), refuse=None, others=(), deleted=()):
+        self.backup_policies = FakePolicies(existing, refuse, others)
         self.backup_instances = FakeInstances(instances)
+        self.deleted_backup_instances = FakeDeleted(deleted)
 
 
 def api(client):
-    return DataProtectionApi(client, VAULT_ID, None, None)
+    return DataProtectionApi(client, VAULT_ID, None, lambda poller, what: poller)
 
 
 def desired_body(**overrides):
@@ -236,25 +261,97 @@ def test_equivalent_spellings_are_unchanged():
     assert not changed
 
 
-def test_changed_retention_is_updated_in_place_with_a_readable_diff():
+def test_a_changed_policy_becomes_the_next_version_with_a_readable_diff():
     existing = service_body(desired_body())
     client = FakeClient(existing=existing)
     retention = dict(RETENTION, weekly={"duration": "P8W"})
-    changed, result, diff = policies.ensure_present(api(client), existing, params(retention=retention), False)[:3]
-    assert changed and [call[0] for call in client.backup_policies.calls] == ["PUT"]
+    outcome = policies.ensure_present(api(client), existing, params(retention=retention), False)
+    changed, result, diff = outcome[:3]
+    assert changed and [call[:4] for call in client.backup_policies.calls] == [
+        ("PUT", "rg-backup", "bv1", "pol1-v2"), ("DELETE", "rg-backup", "bv1", "pol1")]
+    assert result["name"] == "pol1-v2" and result["id"] == POLICY_ID + "-v2"
     assert result["retention"]["weekly"] == {"duration": "P8W"}
     assert diff["before"]["retention"]["weekly"] == {"duration": "P12W"}
     assert diff["after"]["retention"]["weekly"] == {"duration": "P8W"}
+    assert outcome.extra["policy_versions"] == {
+        "current": "pol1-v2", "created": "pol1-v2", "previous": "pol1", "moved_instances": [], "deleted": ["pol1"],
+        "kept": [], "summary": "create pol1-v2, delete pol1"}
 
 
-def test_check_mode_update_predicts_and_writes_nothing():
+def test_check_mode_update_plans_the_version_the_moves_and_the_deletion_and_writes_nothing():
     existing = service_body(desired_body())
-    client = FakeClient(existing=existing)
+    used = [("pg-{0}".format(index), POLICY_ID) for index in range(3)] + [("pg-other", VAULT_ID + "/backupPolicies/x")]
+    client = FakeClient(existing=existing, instances=used)
     retention = dict(RETENTION, monthly={"duration": "P6M"})
-    changed, result, diff = policies.ensure_present(api(client), existing, params(retention=retention), True)[:3]
-    assert changed and client.backup_policies.calls == []
-    assert result["id"] == POLICY_ID and result["retention"]["monthly"] == {"duration": "P6M"}
+    outcome = policies.ensure_present(api(client), existing, params(retention=retention), True)
+    changed, result, diff = outcome[:3]
+    assert changed and client.backup_policies.calls == [] and client.backup_instances.calls == []
+    assert result["id"] == POLICY_ID + "-v2" and result["retention"]["monthly"] == {"duration": "P6M"}
     assert diff["after"]["retention"]["monthly"] == {"duration": "P6M"}
+    versions = outcome.extra["policy_versions"]
+    assert versions["summary"] == "create pol1-v2, move 3 servers, delete pol1"
+    assert versions["moved_instances"] == ["pg-0", "pg-1", "pg-2"]
+
+
+def test_instances_move_in_place_to_the_new_version_before_the_old_one_is_deleted():
+    existing = service_body(desired_body())
+    client = FakeClient(existing=existing, instances=[("pg-a", POLICY_ID)])
+    retention = dict(RETENTION, monthly={"duration": "P6M"})
+    policies.ensure_present(api(client), existing, params(retention=retention), False)
+    assert [call[:2] for call in client.backup_instances.calls] == [("PUT", "pg-a")]
+    moved = client.backup_instances.calls[0][2]["properties"]
+    assert moved["policyInfo"] == {"policyId": POLICY_ID + "-v2"} and moved["friendlyName"] == "pg-a"
+    assert "currentProtectionState" not in moved
+    assert [call[0] for call in client.backup_policies.calls] == ["PUT", "DELETE"]
+
+
+def test_a_rerun_finds_the_version_it_made():
+    retention = dict(RETENTION, monthly={"duration": "P6M"})
+    newest = service_body(desired_body(retention=retention), "pol1-v3")
+    client = FakeClient(others=[newest, service_body(desired_body(), "other")])
+    versions = policies.versions_of(api(client).policies(), "pol1")
+    assert [body["name"] for body in versions] == ["pol1-v3"]
+    outcome = policies.ensure_present(api(client), newest, params(retention=retention), False, versions)
+    assert not outcome.changed and client.backup_policies.calls == []
+    assert outcome.resource["name"] == "pol1-v3" and outcome.extra["policy_versions"]["summary"] == "nothing to do"
+
+
+def test_the_next_change_after_v3_is_v4_and_old_versions_can_be_kept():
+    old = service_body(desired_body())
+    newest = service_body(desired_body(retention=dict(RETENTION, monthly={"duration": "P6M"})), "pol1-v3")
+    client = FakeClient(existing=old, others=[newest], instances=[("pg-a", POLICY_ID)])
+    outcome = policies.ensure_present(api(client), newest, params(keep_old_versions=True), False)
+    assert outcome.resource["name"] == "pol1-v4"
+    assert [call[3] for call in client.backup_policies.calls] == ["pol1-v4"]
+    assert outcome.extra["policy_versions"]["kept"] == [
+        {"name": "pol1", "reason": "keep_old_versions is set"},
+        {"name": "pol1-v3", "reason": "keep_old_versions is set"}]
+    assert outcome.extra["policy_versions"]["moved_instances"] == ["pg-a"]
+
+
+def test_a_version_soft_deleted_instances_hold_is_kept():
+    existing = service_body(desired_body())
+    client = FakeClient(existing=existing, deleted=[("pg-gone", POLICY_ID)])
+    outcome = policies.ensure_present(api(client), existing, params(retention=dict(RETENTION, weekly={
+        "duration": "P8W"})), False)
+    assert [call[0] for call in client.backup_policies.calls] == ["PUT"]
+    assert outcome.extra["policy_versions"]["kept"] == [
+        {"name": "pol1", "reason": "soft-deleted backup instance(s) pg-gone still refer to it"}]
+
+
+@pytest.mark.parametrize("candidate, number", [
+    ("pol1", 1), ("POL1", 1), ("pol1-v2", 2), ("pol1-V12", 12), ("pol1-v1", None), ("pol1-v0", None),
+    ("pol1-v02", None), ("pol1-x", None), ("pol10", None), ("xpol1", None),
+])
+def test_version_numbers(candidate, number):
+    assert policies.version_number(candidate, "pol1") == number
+
+
+def test_absent_deletes_every_version_newest_first():
+    client = FakeClient(existing=service_body(desired_body()), others=[service_body(desired_body(), "pol1-v2")])
+    outcome = policies.ensure_absent(api(client), client.backup_policies.stored["pol1-v2"], params(state="absent"),
+                                     False)
+    assert outcome.changed and [call[3] for call in client.backup_policies.calls] == ["pol1-v2", "pol1"]
 
 
 def test_a_custom_service_policy_is_shown_raw_and_replaced_by_the_readable_one():

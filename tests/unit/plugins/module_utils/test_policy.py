@@ -1467,3 +1467,25 @@ def test_month_expiry_uses_the_utc_calendar():
     body = policy.readable_to_body(schedule, {"default": {"duration": "P1M"}})
     points = policy.simulate_backups(body, datetime(2026, 2, 28, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
     assert [expires.astimezone(UTC) for dummy, dummy2, expires in points] == [datetime(2026, 3, 28, 20, 0, tzinfo=UTC)]
+
+
+def test_every_readable_problem_is_listed_at_once():
+    with pytest.raises(policy.PolicyErrors) as caught:
+        policy.validate_readable(
+            {"days_of_week": ["Sunday", "Funday"], "time": "25:00", "timezone": "Mars/Olympus"},
+            {"default": {"duration": "P3X"}, "weekly": {"duration": "P0W"}, "hourly": {"duration": "P1D"}},
+            ds=PGFLEX,
+        )
+    fields = [error.field for error in caught.value.errors]
+    assert fields == ["schedule.days_of_week", "schedule.time", "schedule.timezone", "retention.hourly",
+                      "retention.default.duration", "retention.weekly.duration"]
+    assert caught.value.option == "schedule.days_of_week"
+    assert str(caught.value).startswith("6 problems in the policy: schedule.days_of_week: ")
+    assert len(caught.value.fail_kwargs()["problems"]) == 6
+
+
+def test_one_readable_problem_keeps_its_own_message():
+    with pytest.raises(PolicyError) as caught:
+        policy.validate_readable({"days_of_week": ["Sunday"], "time": "7"}, {"default": {"duration": "P4W"}}, ds=PGFLEX)
+    assert not isinstance(caught.value, policy.PolicyErrors)
+    assert str(caught.value) == "schedule.time: expected the time of day as HH:MM (24 hours), got '7'"

@@ -62,3 +62,44 @@ def test_reference_rules_merge_module_rules():
         "required_one_of": [["vault_name", "vault_id"]],
         "required_by": {"vault_name": "resource_group"},
     }
+
+
+@pytest.mark.parametrize("params, kind, option, rule", [
+    ({"resource_group": "rg/../x"}, None, "resource_group", "not ending in a period"),
+    ({"resource_group": "rg."}, None, "resource_group", "not ending in a period"),
+    ({"resource_group": "r" * 91}, None, "resource_group", "1 to 90 characters"),
+    ({"server_resource_group": "a/b"}, None, "server_resource_group", "1 to 90 characters"),
+    ({"vault_name": "1vault"}, None, "vault_name", "starting with a letter"),
+    ({"policy_name": "pol/../evil"}, None, "policy_name", "1 to 150 letters"),
+    ({"name": "pol \u2603"}, "backup policy", "name", "1 to 150 letters"),
+    ({"backup_instance_name": "a/b"}, None, "backup_instance_name", "1 to 150 letters"),
+])
+def test_names_breaking_azure_rules_are_refused_naming_the_option_and_the_rule(params, kind, option, rule):
+    with pytest.raises(references.ReferenceInputError) as caught:
+        references.check_names(params, kind)
+    assert caught.value.option == option
+    assert str(caught.value).startswith(option + ": ")
+    assert rule in str(caught.value)
+
+
+def test_every_bad_name_is_listed_at_once():
+    problems = references.name_problems({"resource_group": "a/b", "vault_name": "v/..", "policy_name": "ok-1"})
+    assert [problem.split(":")[0] for problem in problems] == ["resource_group", "vault_name"]
+
+
+@pytest.mark.parametrize("params", [
+    {"resource_group": "rg-(prod).eu_1", "vault_name": "bv-1", "policy_name": "pg-weekly-v2"},
+    {"name": "pgflexsrv-pgflexsrv-0b7c3d2e-1234-5678-9abc-def012345678", "backup_instance_name": "x"},
+])
+def test_valid_names_pass(params):
+    references.check_names(params, "backup instance")
+
+
+def test_server_names_and_vault_id_groups_are_checked():
+    with pytest.raises(references.ReferenceInputError, match="server_name"):
+        references.server_references({"server_name": "a/b", "server_resource_group": "rg"}, "s", PGFLEX)
+    with pytest.raises(references.ReferenceInputError, match="server_resource_group"):
+        references.server_references({"server_name": "pg-a", "server_resource_group": "rg/../x"}, "s", PGFLEX)
+    vault_id = "/subscriptions/s/resourceGroups/rg./providers/Microsoft.DataProtection/backupVaults/bv"
+    with pytest.raises(references.ReferenceInputError, match="vault_id"):
+        references.vault_reference({"vault_id": vault_id}, "s")
