@@ -65,10 +65,6 @@ class Api:
         self.reads.append("policy")
         return self._policies.get(name)
 
-    def deleted_instances(self):
-        self.reads.append("deleted instances")
-        return []
-
     def policy_versions(self, name):
         self.reads.append("policy")
         return policies.versions_of(self._policies.values(), name)
