@@ -23,6 +23,7 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.
     lifecycle_state,
     to_readable,
 )
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.recovery_points import UNDELETE_MODULE
 
 # What a server needs, in the order an operator reads them: protection_action's, and blocked (soft-deleted instance).
 ACTIONS = ("protect", "repair", "resume", "change_policy", "change_identity", "blocked", "none")
@@ -39,12 +40,15 @@ class Reads:
         self.group_location = group_location
 
 
-def server_action(current, server_id, policy_id, identity_id):
+def server_action(current, server_id, policy_id, identity_id, soft_deleted=False):
     """(action, reason) of one server: ``protection_action``, or ``blocked`` for a soft-deleted instance (which a
     run refuses to protect again until it is undeleted or purged)."""
-    if current is not None and lifecycle_state(current) == "deleted":
-        return "blocked", ("its backup instance '{0}' is soft-deleted in the vault: undelete it, or wait until its "
-                           "soft-delete retention ends, before protecting the server again".format(current.get("name")))
+    if current is not None and (soft_deleted or lifecycle_state(current) == "deleted"):
+        purge = (arm.properties(current).get("deletionInfo") or {}).get("scheduledPurgeTime")
+        return "blocked", ("its backup instance '{0}' is soft-deleted in the vault{1}: undelete it with {2}, or wait "
+                           "until its soft-delete retention ends, before protecting the server again".format(
+                               current.get("name"), " (purged {0})".format(purge) if purge else "",
+                               UNDELETE_MODULE))
     return protection_action(current, server_id, policy_id, "present", identity_id)
 
 
@@ -233,11 +237,13 @@ def build_plan(reads, request, subscription_id, datasource):
     policy_plan = _plan_policy(reads, request, datasource, names, current_vault is not None, vault_label, problems)
     _plan_identity(reads, request.get("identity"), names, problems)
     instances = api.instances() if current_vault is not None else []
+    deleted = api.deleted_instances() if current_vault is not None else []
     planned = []
     for server in found["servers"]:
         existing = lookup.find_for_server(instances, server["id"])
-        current = existing[0] if existing else None
-        action, reason = server_action(current, server["id"], policy_plan["id"], request.get("identity"))
+        soft = [] if existing else lookup.find_for_server(deleted, server["id"])
+        current = (existing or soft or [None])[0]
+        action, reason = server_action(current, server["id"], policy_plan["id"], request.get("identity"), bool(soft))
         if action == "blocked":
             problems.append("Server '{0}': {1}.".format(server["name"], reason))
         before = to_readable(current)

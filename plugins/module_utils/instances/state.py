@@ -155,7 +155,7 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
     current_state = lifecycle_state(current)
     deleted = current if current_state == "deleted" else None
     if current is None:
-        deleted = soft_deleted_for(api, server_id=server_id)
+        deleted = soft_deleted_for(api, name=params.get("name"), server_id=server_id)
     if deleted is not None:
         raise InputError(soft_deleted_message(deleted, api.vault_name, "protecting the server again"),
                          option="server_id" if params.get("server_id") else "server_name",

@@ -42,13 +42,14 @@ class Api:
     resource_group = "rg-backup"
     vault_id = VAULT_ID
 
-    def __init__(self, vault=True, policies=(), instances=(), servers=(), resources=()):
+    def __init__(self, vault=True, policies=(), instances=(), servers=(), resources=(), deleted=()):
         self._vault = {"id": VAULT_ID, "name": "bv1", "location": "eastus",
                        "identity": {"type": "SystemAssigned", "principalId": "p1"},
                        "properties": {"storageSettings": [{"type": "LocallyRedundant",
                                                            "datastoreType": "VaultStore"}]}} if vault else None
         self._policies = dict((body["name"], body) for body in policies)
         self._instances = list(instances)
+        self._deleted = list(deleted)
         self._servers = dict((body["id"].lower(), body) for body in servers)
         self._resources = set(item.lower() for item in resources)
         self.reads = []
@@ -64,6 +65,10 @@ class Api:
     def instances(self):
         self.reads.append("instances")
         return self._instances
+
+    def deleted_instances(self):
+        self.reads.append("deleted instances")
+        return self._deleted
 
     def server(self, resource_id):
         self.reads.append("server")
@@ -120,6 +125,15 @@ def test_a_soft_deleted_instance_is_a_problem_before_anything_is_written():
     assert result["servers"][0]["action"] == "blocked"
     assert result["to_configure"] == []
     assert len(result["problems"]) == 1 and "soft-deleted" in result["problems"][0]
+
+
+def test_an_instance_only_in_the_deleted_list_blocks_the_server_and_says_how_to_undelete():
+    body = instance("pg1", state="ProtectionStopped")
+    body["properties"]["deletionInfo"] = {"scheduledPurgeTime": "2026-02-01T00:00:00Z"}
+    api = Api(policies=[policy_body("weekly")], servers=[server_body("pg1")], deleted=[body])
+    result = plan(api, server_ids=[server_id("pg1")])
+    assert result["servers"][0]["action"] == "blocked" and result["to_configure"] == []
+    assert "pgflex_backup_instance_undelete" in result["problems"][0] and "2026-02-01" in result["problems"][0]
 
 
 def test_every_problem_at_once_in_the_callers_words():
