@@ -5,6 +5,7 @@
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import arm, recovery_points
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.contract import InputError
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.dataprotection import ResourceNotFoundError
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.lookup import (
     find_for_server,
     find_instance,
@@ -34,9 +35,17 @@ def deleted_info(api, name=None, server_id=None, count_points=True):
             bodies = find_for_server(bodies, server_id)
     result = []
     for body in sorted(bodies, key=lambda item: item.get("name") or ""):
-        count = len(api.recovery_points(body.get("name"))) if count_points else None
+        count = _point_count(api, body.get("name")) if count_points else None
         result.append(to_readable_deleted(body, count))
     return result
+
+
+def _point_count(api, name):
+    """Recovery points a soft-deleted instance keeps; None when the service does not list them for it (404)."""
+    try:
+        return len(api.recovery_points(name))
+    except ResourceNotFoundError:
+        return None
 
 
 def undelete(api, name, server_id, check_mode):

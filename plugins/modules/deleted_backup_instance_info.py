@@ -55,7 +55,9 @@ deleted_backup_instances:
       description: When billing for it ends.
       type: str
     recovery_point_count:
-      description: Recovery points it keeps (null with O(recovery_points=false)).
+      description:
+        - Recovery points it keeps; null with O(recovery_points=false), or when the service does not list the points of
+          a soft-deleted instance.
       type: int
 """
 
