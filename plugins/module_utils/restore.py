@@ -274,7 +274,14 @@ def restore(api, params, server_id, check_mode, warn, open_container, roles, cal
         else:
             read_jobs, read_job = api.jobs, api.job
         earlier = previous_restore(read_jobs, read_job, instance["name"], point["recovery_point_id"], container_url)
-        files = container.files(prefix + "_") if earlier is not None and exists else None
+        files = container.files(prefix + "_") if exists else None
+        if earlier is None and files:
+            # No job says so (jobs age out), but the files are there: the service would refuse to overwrite them.
+            result.update(files=files, already_restored=True,
+                          msg="{0} file(s) with prefix {1} are already in {2}; nothing was triggered. Use another "
+                              "file_prefix to restore again.".format(len(files), prefix, container_url))
+            download(container, result["files"], params.get("download_to"))
+            return result
         if earlier is not None and (earlier["status"] in RUNNING or files is None or files):
             result.update(restore_job=earlier, job_id=earlier["job_id"], files=files or [], already_restored=True,
                           msg="Recovery point {0} of '{1}' is already {2} into {3} (job {4}); nothing was triggered. "

@@ -71,15 +71,20 @@ def restore_job(status="Completed", point_id="rp2", destination=URL, errors=None
 
 
 class FakeContainer:
+    """The target container; ``written()`` says whether its files are there yet (by default from the start)."""
+
     def __init__(self, exists=True, names=("pg1_database_orders.sql", "pg1_roles.sql")):
         self._exists = exists
         self.names = list(names)
         self.problem = None
+        self.written = lambda: True
 
     def exists(self):
         return self._exists
 
     def files(self, prefix):
+        if not self.written():
+            return []
         return [{"name": n, "size": 10, "database": blob_files.database_of(n, prefix)}
                 for n in self.names if n.startswith(prefix)]
 
@@ -181,6 +186,7 @@ def test_check_mode_checks_everything_and_writes_nothing(run_module, container):
 def test_restore_grants_validates_triggers_waits_and_lists_files(run_module, container):
     session = session_with()
     args = dict(BASE, file_prefix="pg1")
+    container.written = lambda: any(call[0] == "restore" for call in session.dataprotection.calls)
     result, failed = run_module(pgflex_restore, args, session)
     assert not failed and result["changed"], result.get("msg")
     created = session.authorization.role_assignments.created
@@ -204,6 +210,13 @@ def test_a_restore_done_before_is_reported_not_repeated(run_module, container):
     assert "force: true" in result["msg"] and session.dataprotection.writes() == []
     forced, failed = run_module(pgflex_restore, dict(BASE, file_prefix="pg1", force=True), session)
     assert not failed and forced["changed"] and not forced["already_restored"]
+
+
+def test_files_already_in_the_container_are_reported_not_overwritten(run_module, container):
+    session = session_with(granted=True)
+    result, failed = run_module(pgflex_restore, dict(BASE, file_prefix="pg1"), session)
+    assert not failed and not result["changed"] and result["already_restored"] and result["job_id"] is None
+    assert "file_prefix" in result["msg"] and len(result["files"]) == 2 and session.dataprotection.writes() == []
 
 
 def test_template_hands_over_the_grant_and_writes_nothing(run_module, container):
