@@ -302,27 +302,30 @@ def restore(api, params, server_id, check_mode, warn, open_container, roles, cal
         result["roles"] = [{"role_name": i["role_name"], "scope": i["scope"], "status": i["status"]} for i in planned]
         outcome = None
         if ra.missing(planned):
-            if params.get("on_missing_permission") == "template" or check_mode:
+            template = params.get("on_missing_permission") == "template"
+            if template:
                 outcome = rar.Outcome("present", planned)
-                if not check_mode:
-                    outcome.denied, outcome.denied_how = True, "template"
+                outcome.denied, outcome.denied_how = not check_mode, "template"
             else:
-                outcome = roles.grant(required, existing, groups, False)
+                # In check mode this reads the caller's permissions and predicts the grant.
+                outcome = roles.grant(required, existing, groups, check_mode)
             granted, problem = rar.result(outcome, principal_id, caller() if outcome.denied and caller else None)
             result["role_assignment_template"] = granted["role_assignment_template"]
             result["az_cli_commands"] = granted["az_cli_commands"]
             result["roles"] = granted["assignments"]
             if check_mode:
                 for item in result["roles"]:
-                    if item["status"] == "missing":
-                        item["status"] = "would be created"
+                    if item["status"] in ("missing", "created"):
+                        item["status"] = "would be created" if not (outcome.denied or template) else "missing"
+                if outcome.denied:
+                    warn(problem)
+            elif template:
+                result["msg"] = ("The vault identity {0} lacks {1} on storage account '{2}'. Nothing was written: "
+                                 "deploy role_assignment_template (or run az_cli_commands), then rerun.").format(
+                    principal_id, ", ".join(i["role_name"] for i in ra.missing(planned)), account.get("name"))
+                result["changed"] = False
+                return result
             elif outcome.denied:
-                if params.get("on_missing_permission") == "template":
-                    result["msg"] = ("The vault identity {0} lacks {1} on storage account '{2}'. Nothing was written: "
-                                     "deploy role_assignment_template (or run az_cli_commands), then rerun.").format(
-                        principal_id, ", ".join(i["role_name"] for i in ra.missing(planned)), account.get("name"))
-                    result["changed"] = False
-                    return result
                 raise InputError(problem + " Nothing was restored.", **dict(result, changed=False))
     if check_mode:
         result["validation"] = "skipped in check mode (validateRestore is a POST)"

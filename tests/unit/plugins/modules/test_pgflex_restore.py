@@ -17,6 +17,7 @@ from ansible_collections.azbackup.dataprotection.plugins.modules import (
     pgflex_restore,
     recovery_point_info,
 )
+from ansible_collections.azbackup.dataprotection.tests.unit.plugins.fakes import Response
 from ansible_collections.azbackup.dataprotection.tests.unit.plugins.modules.fake_session import FakeSession
 from ansible_collections.azbackup.dataprotection.tests.unit.plugins.vault_fakes import (
     GRANTED,
@@ -226,6 +227,18 @@ def test_template_hands_over_the_grant_and_writes_nothing(run_module, container)
     assert session.dataprotection.writes() == [] and session.authorization.role_assignments.created == []
     template = result["role_assignment_template"]
     assert pgflex.ROLE_STORAGE_BLOB_DATA_CONTRIBUTOR in str(template) and result["az_cli_commands"]
+
+
+def test_a_caller_who_may_not_grant_fails_with_the_template_and_writes_nothing(run_module, container):
+    session = session_with()
+    session.dataprotection.send_request = lambda request: Response(
+        200, {"value": [{"actions": ["Microsoft.DataProtection/*"], "notActions": []}]})
+    checked, failed = run_module(pgflex_restore, dict(BASE, _ansible_check_mode=True), session)
+    assert not failed and [r["status"] for r in checked["roles"]] == ["missing"]
+    result, failed = run_module(pgflex_restore, BASE, session)
+    assert failed and "may not create role assignments" in result["msg"] and "Nothing was restored" in result["msg"]
+    assert result["role_assignment_template"] and not result["changed"]
+    assert session.dataprotection.writes() == [] and session.authorization.role_assignments.created == []
 
 
 def test_a_failed_job_fails_with_its_innermost_cause(run_module, container):
