@@ -100,10 +100,13 @@ class DataProtectionApi:
         A 401/403 on the request itself is the caller's problem (it may not run validateForBackup), not the vault
         identity's: that error is raised, not returned.
         """
+        return self._validation_error(lambda: self.client.backup_instances.begin_validate_for_backup(
+            self.resource_group, self.vault_name, {"backupInstance": body["properties"]}), "validateForBackup")
+
+    def _validation_error(self, begin, what):
+        """None when the validation ``begin()`` starts passes, else the service's error; 401/403 and 404 raise."""
         try:
-            poller = self.client.backup_instances.begin_validate_for_backup(
-                self.resource_group, self.vault_name, {"backupInstance": body["properties"]})
-            azure_waits.wait_for_poller(poller, self.validation_wait_timeout, "validateForBackup")
+            azure_waits.wait_for_poller(begin(), self.validation_wait_timeout, what)
         except ResourceNotFoundError:
             raise
         except HttpResponseError as exc:
@@ -197,23 +200,14 @@ class DataProtectionApi:
 
         A 401/403 on the request itself is the caller's problem and is raised, as for validateForBackup.
         """
-        try:
-            if location:
-                poller = self.client.backup_instances.begin_validate_cross_region_restore(
-                    self.resource_group, location,
-                    cross_region_body(request, instance_id, source_region))
-            else:
-                poller = self.client.backup_instances.begin_validate_for_restore(
-                    self.resource_group, self.vault_name, name,
-                    {"objectType": "ValidateRestoreRequestObject", "restoreRequestObject": request})
-            azure_waits.wait_for_poller(poller, self.validation_wait_timeout, "validateRestore")
-        except ResourceNotFoundError:
-            raise
-        except HttpResponseError as exc:
-            if getattr(exc, "status_code", None) in (401, 403):
-                raise
-            return arm.error_from_exception(exc)
-        return None
+        operations = self.client.backup_instances
+        if location:
+            return self._validation_error(lambda: operations.begin_validate_cross_region_restore(
+                self.resource_group, location, cross_region_body(request, instance_id, source_region)),
+                "validateCrossRegionRestore")
+        return self._validation_error(lambda: operations.begin_validate_for_restore(
+            self.resource_group, self.vault_name, name,
+            {"objectType": "ValidateRestoreRequestObject", "restoreRequestObject": request}), "validateRestore")
 
     def trigger_restore(self, name, request, location=None, instance_id=None, source_region=None):
         """Start a restore (a cross-region restore with ``location``); returns the restore job's id (or None)."""
