@@ -224,6 +224,14 @@ def restore(api, params, server_id, check_mode, warn, open_container, roles, cal
         warn("Storage account '{0}' is in {1}, the vault in {2}: the files cross regions.".format(
             account.get("name"), account_region, source_region))
     problems = account_problems(account, account_id)
+    cross_subscription = ((arm.properties(vault).get("featureSettings") or {}).get(
+        "crossSubscriptionRestoreSettings") or {}).get("state") or "Enabled"
+    if str(arm.subscription_of(account_id)).lower() != str(arm.subscription_of(api.vault_id)).lower() \
+            and cross_subscription.lower() != "enabled":
+        problems.append("storage account '{0}' is in another subscription than vault '{1}', whose cross-subscription "
+                        "restore is {2}: restore into an account of the vault's subscription, or set "
+                        "cross_subscription_restore: enabled on the vault.".format(
+                            account.get("name"), api.vault_name, cross_subscription))
     if problems:
         raise InputError("The restore cannot write into the target: " + " ".join(problems), option=option)
     blob_endpoint = (arm.properties(account).get("primaryEndpoints") or {}).get("blob")

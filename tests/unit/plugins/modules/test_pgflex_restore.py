@@ -280,6 +280,16 @@ def test_account_without_cross_tenant_replication_says_what_to_change(run_module
     assert session.dataprotection.writes() == []
 
 
+def test_another_subscription_needs_cross_subscription_restore(run_module, container):
+    partner = ACCOUNT_ID.replace(SUB, "22222222-2222-2222-2222-222222222222")
+    vault = vault_body()
+    vault["properties"]["featureSettings"] = {"crossSubscriptionRestoreSettings": {"state": "Disabled"}}
+    session = session_with(vault=vault, resources={partner: account(partner)})
+    result, failed = run_module(pgflex_restore, dict(BASE, storage_account_id=partner), session)
+    assert failed and "cross_subscription_restore: enabled" in result["msg"]
+    assert result["option"] == "storage_account_id" and session.dataprotection.writes() == []
+
+
 def test_unprotected_and_soft_deleted_servers_fail_clearly(run_module, container):
     result, failed = run_module(pgflex_restore, BASE, session_with(instances=[]))
     assert failed and "not protected" in result["msg"] and result["option"] == "server_id"
