@@ -346,9 +346,10 @@ def restore(api, params, server_id, check_mode, warn, open_container, roles, cal
     # validateRestore, retried while a new grant propagates.
     timeout = params.get("validation_timeout") or 0
     location = secondary
-    outcome = validate_until_ready(
-        lambda: api.validate_restore(instance["name"], request, location, body.get("id"), source_region), timeout,
-        sleep=sleep, clock=clock)
+    def validate_once():
+        return api.validate_restore(instance["name"], request, location, body.get("id"), source_region)
+
+    outcome = validate_until_ready(validate_once, timeout, sleep=sleep, clock=clock)
     result["validation"] = {"passed": outcome["passed"], "attempts": outcome["attempts"],
                             "waited_seconds": outcome["waited_seconds"]}
     if not outcome["passed"]:

@@ -8,8 +8,9 @@ version_added: 0.1.0
 description:
   - Brings back the soft-deleted backup instance of a server (or the one named) with its recovery points, as
     C(az dataprotection backup-instance deleted-backup-instance undelete) does. The instance comes back with
-    protection stopped and its data retained: restore from it with M(azbackup.dataprotection.pgflex_restore), or
-    resume protection with M(azbackup.dataprotection.pgflex_backup_instance) O(azbackup.dataprotection.pgflex_backup_instance#module:state=present).
+    protection stopped and its data retained. Restore from it with M(azbackup.dataprotection.pgflex_restore), or
+    resume protection with M(azbackup.dataprotection.pgflex_backup_instance)
+    (O(azbackup.dataprotection.pgflex_backup_instance#module:state=present)).
   - Idempotent; an instance that is not soft-deleted (already undeleted) is reported unchanged.
   - A separate module rather than a state of M(azbackup.dataprotection.pgflex_backup_instance), because undelete is
     its own operation in Azure (on the vault's deleted instances) and leaves protection stopped.

@@ -7,8 +7,8 @@ short_description: Restore a PostgreSQL Flexible Server recovery point as files 
 version_added: 0.1.0
 description:
   - Restores one recovery point of a server that a Backup vault protects as files (the only restore Azure offers for
-    this datasource) into a blob container: one C(<prefix>_database_<db>.sql) per database (a C(pg_dump) custom-format
-    archive despite its name: load it with C(pg_restore)), C(<prefix>_roles.sql), C(<prefix>_schema.sql) and
+    this datasource) into a blob container, one C(<prefix>_database_<db>.sql) per database (a C(pg_dump) custom-format
+    archive despite its name, loaded with C(pg_restore)), C(<prefix>_roles.sql), C(<prefix>_schema.sql) and
     C(<prefix>_tablespace.sql).
   - "Before anything is written it checks: the recovery point exists; the storage account and the container exist
     (the blob URL is the account's C(primaryEndpoints.blob)); the account allows cross-tenant replication and is
