@@ -346,6 +346,7 @@ def restore(api, params, server_id, check_mode, warn, open_container, roles, cal
     # validateRestore, retried while a new grant propagates.
     timeout = params.get("validation_timeout") or 0
     location = secondary
+
     def validate_once():
         return api.validate_restore(instance["name"], request, location, body.get("id"), source_region)
 
@@ -356,8 +357,8 @@ def restore(api, params, server_id, check_mode, warn, open_container, roles, cal
         cause = jobs.innermost_cause(outcome["error"]) or outcome["error"] or {}
         advice = (" The role was granted just now and may still be propagating; rerun in a few minutes or raise "
                   "validation_timeout." if is_access_error(outcome["error"]) and granted_now else "")
-        raise InputError("validateRestore refused the restore: {0}.{1}".format(arm.error_text(outcome["error"]) or
-                                                                             cause.get("message"), advice),
+        reason = arm.error_text(outcome["error"]) or cause.get("message")
+        raise InputError("validateRestore refused the restore: {0}.{1}".format(reason, advice),
                          **dict(result, error=outcome["error"]))
 
     job_id = api.trigger_restore(instance["name"], request, location, body.get("id"), source_region)
