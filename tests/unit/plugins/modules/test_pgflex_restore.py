@@ -7,6 +7,7 @@ their main() against the in-memory vault."""
 import copy
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 
 from ansible_collections.azbackup.dataprotection.plugins.module_utils import blob_files
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.datasources import pgflex
@@ -359,6 +360,18 @@ def test_deleted_instances_are_listed_with_purge_time_and_points(run_module):
     [item] = result["deleted_backup_instances"]
     assert (item["name"], item["deletion_time"], item["scheduled_purge_time"], item["recovery_point_count"]) == (
         "bi1", "2026-01-12T00:00:00Z", "2026-01-26T00:00:00Z", 2)
+
+
+def test_the_point_count_is_unknown_when_the_service_does_not_list_them(run_module):
+    session = session_with(instances=[])
+    session.dataprotection.deleted["bi1"] = deleted_body()
+
+    def not_listed(resource_group, vault, name, filter=None):
+        raise ResourceNotFoundError("The Resource was not found.")
+
+    session.dataprotection.recovery_points.list = not_listed
+    result, failed = run_module(deleted_backup_instance_info, {"vault_id": VAULT_ID}, session)
+    assert not failed and result["deleted_backup_instances"][0]["recovery_point_count"] is None
 
 
 def test_undelete_then_rerun_is_unchanged(run_module):
