@@ -99,12 +99,13 @@ def elsewhere_problem(server_name, vault_id, instance_name, soft_deleted):
                 server_name, instance_name, where))
 
 
-def server_action(current, server_id, policy_id, identity_id, vault_id=None, vault_name=None):
-    """(action, reason) of one server: ``protection_action``, or ``blocked`` for a soft-deleted instance (which a
-    run refuses to protect again until it is undeleted or purged)."""
-    if current is not None and lifecycle_state(current) == "deleted":
-        return "blocked", lookup.soft_deleted_here(vault_id or "<vault id>", vault_name or "the vault",
-                                                   current.get("name"))
+def server_action(current, server_id, policy_id, identity_id, vault_id=None, vault_name=None, soft_deleted=False):
+    """(action, reason) of one server: ``protection_action``, or ``blocked`` for a soft-deleted instance (found in the
+    vault's deleted list, or in that state; a run refuses to protect it again until it is undeleted or purged)."""
+    if current is not None and (soft_deleted or lifecycle_state(current) == "deleted"):
+        return "blocked", lookup.soft_deleted_here(
+            vault_id or "<vault id>", vault_name or "the vault", current.get("name"),
+            (arm.properties(current).get("deletionInfo") or {}).get("scheduledPurgeTime"))
     return protection_action(current, server_id, policy_id, "present", identity_id)
 
 
@@ -332,11 +333,13 @@ def build_plan(reads, request, subscription_id, datasource):
                         "the servers.".format(skipped))
     planned = []
     for server in found["servers"]:
-        existing = lookup.find_for_server(instances, server["id"]) or lookup.find_for_server(deleted, server["id"])
+        live = lookup.find_for_server(instances, server["id"])
+        existing = live or lookup.find_for_server(deleted, server["id"])
         current = existing[0] if existing else None
         keep = bool(request.get("keep_current_policy")) and current is not None
         action, reason = server_action(current, server["id"], None if keep else policy_plan["id"],
-                                       request.get("identity"), api.vault_id, api.vault_name)
+                                       request.get("identity"), api.vault_id, api.vault_name,
+                                       soft_deleted=bool(existing) and not live)
         kept = to_readable(current)["policy_name"] if keep else None
         if kept and kept.lower() != policy_plan["name"].lower() and action != "blocked":
             reason += "; it keeps its policy '{0}' ({1} and {2} are not set)".format(

@@ -27,15 +27,17 @@ def find_for_server(instances, server_id):
 
 def undelete_advice(vault_id, name):
     """How to bring a soft-deleted instance back: the one wording the plan and the modules give."""
-    return ("undelete it (POST {0}/deletedBackupInstances/{1}/undelete, or the collection's undelete once "
-            "available)").format(vault_id, name)
+    return ("undelete it with azbackup.dataprotection.pgflex_backup_instance_undelete (the API's POST "
+            "{0}/deletedBackupInstances/{1}/undelete)").format(vault_id, name)
 
 
-def soft_deleted_here(vault_id, vault_name, name):
+def soft_deleted_here(vault_id, vault_name, name, purge_time=None):
     """Why a server whose instance is soft-deleted in this vault cannot be protected here again, and what to do."""
-    return ("its backup instance '{0}' is soft-deleted in this vault ('{1}'), and Azure protects a server once per "
+    return ("its backup instance '{0}' is soft-deleted in this vault ('{1}'){3}, and Azure protects a server once per "
             "vault: {2}, or wait until its soft-delete retention ends; undeleting brings back its recovery points, "
-            "stopped, and the next run resumes it".format(name, vault_name, undelete_advice(vault_id, name)))
+            "stopped, and the next run resumes it".format(
+                name, vault_name, undelete_advice(vault_id, name),
+                " until it is purged at {0}".format(purge_time) if purge_time else ""))
 
 
 def find_soft_deleted(api, server_id):

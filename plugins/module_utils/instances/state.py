@@ -172,8 +172,10 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
     current_state = lifecycle_state(current)
     if current_state == "deleted":
         raise InputError("Server '{0}' cannot be protected in vault '{1}': {2}.".format(
-            last_segment(server_id), api.vault_name, soft_deleted_here(api.vault_id, api.vault_name, name)),
-            error_code="SoftDeletedInThisVault")
+            last_segment(server_id), api.vault_name, soft_deleted_here(
+                api.vault_id, api.vault_name, name,
+                (arm.properties(current).get("deletionInfo") or {}).get("scheduledPurgeTime"))),
+            option="server_id" if params.get("server_id") else "server_name", error_code="SoftDeletedInThisVault")
     if current is None and state != "present":
         raise InputError(
             "Server '{0}' has no backup instance in vault '{1}', so it cannot be {2}. Protect it first with "

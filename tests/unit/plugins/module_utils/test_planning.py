@@ -230,6 +230,15 @@ def test_without_policy_variables_protected_servers_keep_their_policy_and_new_on
     assert moved["policy_needed"]
 
 
+def test_an_instance_only_in_the_deleted_list_blocks_the_server_and_says_how_to_undelete():
+    body = instance("pg1", state="ProtectionStopped")
+    body["properties"]["deletionInfo"] = {"scheduledPurgeTime": "2026-02-01T00:00:00Z"}
+    api = Api(policies=[policy_body("weekly")], servers=[server_body("pg1")], deleted=[body])
+    result = plan(api, server_ids=[server_id("pg1")])
+    assert result["servers"][0]["action"] == "blocked" and result["to_configure"] == []
+    assert "pgflex_backup_instance_undelete" in result["problems"][0] and "2026-02-01" in result["problems"][0]
+
+
 def test_every_problem_at_once_in_the_callers_words():
     api = Api(vault=False, servers=[server_body("pg1"), server_body("pg-weu", location="westeurope"),
                                     server_body("pg-big", size=2048)])
