@@ -173,9 +173,79 @@ class DataProtectionApi:
     def jobs(self):
         return [as_dict(item) for item in self.client.jobs.list(self.resource_group, self.vault_name)]
 
-    def recovery_points(self, name):
-        items = self.client.recovery_points.list(self.resource_group, self.vault_name, name)
+    def recovery_points(self, name, odata_filter=None):
+        """The recovery points of an instance (every page); ``odata_filter``: the API's ``startDate``/``endDate``."""
+        if odata_filter:
+            items = self.client.recovery_points.list(self.resource_group, self.vault_name, name, filter=odata_filter)
+        else:
+            items = self.client.recovery_points.list(self.resource_group, self.vault_name, name)
         return [as_dict(item) for item in items]
+
+    def recovery_point(self, name, point_id):
+        return get_or_none(self.client.recovery_points.get, self.resource_group, self.vault_name, name, point_id)
+
+    def secondary_recovery_points(self, location, instance_id, source_region, odata_filter=None):
+        """The recovery points of an instance in the paired region (fetchSecondaryRecoveryPoints, every page)."""
+        body = {"sourceBackupInstanceId": instance_id, "sourceRegion": source_region}
+        kwargs = {"filter": odata_filter} if odata_filter else {}
+        items = self.client.fetch_secondary_recovery_points.list(self.resource_group, location, body, **kwargs)
+        return [as_dict(item) for item in items]
+
+    # restore
+    def validate_restore(self, name, request, location=None, instance_id=None, source_region=None):
+        """None when validateRestore (validateCrossRegionRestore with ``location``) passes, else the service's error.
+
+        A 401/403 on the request itself is the caller's problem and is raised, as for validateForBackup.
+        """
+        try:
+            if location:
+                poller = self.client.backup_instances.begin_validate_cross_region_restore(
+                    self.resource_group, location,
+                    cross_region_body(request, instance_id, source_region))
+            else:
+                poller = self.client.backup_instances.begin_validate_for_restore(
+                    self.resource_group, self.vault_name, name,
+                    {"objectType": "ValidateRestoreRequestObject", "restoreRequestObject": request})
+            azure_waits.wait_for_poller(poller, self.validation_wait_timeout, "validateRestore")
+        except ResourceNotFoundError:
+            raise
+        except HttpResponseError as exc:
+            if getattr(exc, "status_code", None) in (401, 403):
+                raise
+            return arm.error_from_exception(exc)
+        return None
+
+    def trigger_restore(self, name, request, location=None, instance_id=None, source_region=None):
+        """Start a restore (a cross-region restore with ``location``); returns the restore job's id (or None)."""
+        if location:
+            poller = self.client.backup_instances.begin_trigger_cross_region_restore(
+                self.resource_group, location, cross_region_body(request, instance_id, source_region))
+        else:
+            poller = self.client.backup_instances.begin_trigger_restore(
+                self.resource_group, self.vault_name, name, request)
+        result = as_dict(self.wait(poller, "triggering a restore of backup instance " + name)) or {}
+        job_id = result.get("jobId") or (result.get("properties") or {}).get("jobId")
+        return arm.last_segment(job_id) if job_id else None
+
+    def cross_region_restore_job(self, location, source_region, job_id):
+        """A cross-region restore job (they live in the secondary region, not among the vault's jobs)."""
+        body = {"sourceRegion": source_region, "sourceBackupVaultId": self.vault_id, "jobId": job_id}
+        return get_or_none(self.client.fetch_cross_region_restore_job.get, self.resource_group, location, body)
+
+    def cross_region_restore_jobs(self, location, source_region):
+        body = {"sourceRegion": source_region, "sourceBackupVaultId": self.vault_id}
+        items = self.client.fetch_cross_region_restore_jobs.list(self.resource_group, location, body)
+        return [as_dict(item) for item in items]
+
+    def undelete(self, name):
+        begin = self.client.deleted_backup_instances.begin_undelete
+        self.wait(begin(self.resource_group, self.vault_name, name), "undeleting backup instance " + name)
+
+
+def cross_region_body(request, instance_id, source_region):
+    """The body of validateCrossRegionRestore / crossRegionRestore around a restore request."""
+    return {"restoreRequestObject": request,
+            "crossRegionRestoreDetails": {"sourceRegion": source_region, "sourceBackupInstanceId": instance_id}}
 
 
 def vault_identities(vault):

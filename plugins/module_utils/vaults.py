@@ -20,6 +20,8 @@ DEFAULT_REDUNDANCY = "GeoRedundant"  # what the portal proposes
 
 SOFT_DELETE = {"disabled": "Off", "enabled": "On", "always_on": "AlwaysOn"}
 IMMUTABILITY = {"disabled": "Disabled", "unlocked": "Unlocked", "locked": "Locked"}
+CROSS_SUBSCRIPTION_RESTORE = {"disabled": "Disabled", "enabled": "Enabled",
+                              "permanently_disabled": "PermanentlyDisabled"}
 IDENTITY_TYPES = {
     "none": "None",
     "system_assigned": "SystemAssigned",
@@ -33,6 +35,7 @@ CREATE_DEFAULTS = {
     "soft_delete_retention_days": 14,
     "immutability": "disabled",
     "cross_region_restore": False,
+    "cross_subscription_restore": "enabled",
     "alerts_for_all_job_failures": True,
     "identity": {"type": "system_assigned", "user_assigned_identities": []},
 }
@@ -58,6 +61,7 @@ def to_readable(vault):
     soft = security.get("softDeleteSettings") or {}
     immutability = (security.get("immutabilitySettings") or {}).get("state")
     crr = ((props.get("featureSettings") or {}).get("crossRegionRestoreSettings") or {}).get("state")
+    csr = ((props.get("featureSettings") or {}).get("crossSubscriptionRestoreSettings") or {}).get("state")
     alerts = ((props.get("monitoringSettings") or {}).get("azureMonitorAlertSettings") or {}).get(
         "alertsForAllJobFailures")
     storage = props.get("storageSettings") or []
@@ -74,6 +78,8 @@ def to_readable(vault):
         "soft_delete_retention_days": _int_or_none(soft.get("retentionDurationInDays")),
         "immutability": _reverse(IMMUTABILITY, immutability, "disabled"),
         "cross_region_restore": compare.same_enum(crr, "Enabled") if crr else False,
+        # Azure enables cross-subscription restore on vaults that never set it.
+        "cross_subscription_restore": _reverse(CROSS_SUBSCRIPTION_RESTORE, csr, "enabled"),
         "alerts_for_all_job_failures": None if alerts is None else compare.same_enum(alerts, "Enabled"),
         "identity": {
             "type": _reverse(IDENTITY_TYPES, identity.get("type") or "None", "none"),
@@ -139,6 +145,7 @@ def desired_from_params(params):
         "soft_delete_retention_days": days,
         "immutability": params.get("immutability"),
         "cross_region_restore": params.get("cross_region_restore"),
+        "cross_subscription_restore": params.get("cross_subscription_restore"),
         "alerts_for_all_job_failures": params.get("alerts_for_all_job_failures"),
         "identity": identity,
         "tags": params.get("tags"),
@@ -166,6 +173,11 @@ def check_change_allowed(current, desired, allow_irreversible):
         if current.get("immutability") == "locked" and desired.get("immutability") not in (None, "locked"):
             problems.append("immutability is locked on vault '{0}', which Azure makes irreversible; it cannot "
                             "become {1}.".format(current["name"], desired["immutability"]))
+        if current.get("cross_subscription_restore") == "permanently_disabled" and desired.get(
+                "cross_subscription_restore") not in (None, "permanently_disabled"):
+            problems.append("cross_subscription_restore is permanently_disabled on vault '{0}', which Azure makes "
+                            "irreversible; it cannot become {1}.".format(current["name"],
+                                                                         desired["cross_subscription_restore"]))
         if current.get("cross_region_restore") and desired.get("cross_region_restore") is False:
             problems.append("cross_region_restore is enabled on vault '{0}'; Azure does not allow disabling it."
                             .format(current["name"]))
@@ -178,6 +190,10 @@ def check_change_allowed(current, desired, allow_irreversible):
         if desired.get("immutability") == "locked" and base.get("immutability") != "locked":
             problems.append("immutability locked cannot be undone (recovery points can then never be deleted "
                             "early); set allow_irreversible: true to confirm.")
+        if desired.get("cross_subscription_restore") == "permanently_disabled" and base.get(
+                "cross_subscription_restore", "enabled") != "permanently_disabled":
+            problems.append("cross_subscription_restore permanently_disabled cannot be undone (restores to other "
+                            "subscriptions are then refused for good); set allow_irreversible: true to confirm.")
     if problems:
         raise VaultInputError(" ".join(problems))
 
@@ -191,7 +207,7 @@ def predicted(current, desired, purge_tags):
         result = dict(current)
         result["identity"] = dict(current.get("identity") or {})
     for key in ("location", "redundancy", "soft_delete", "immutability", "cross_region_restore",
-                "alerts_for_all_job_failures"):
+                "cross_subscription_restore", "alerts_for_all_job_failures"):
         if desired.get(key) is not None:
             result[key] = desired[key]
     if desired.get("soft_delete_retention_days") is not None:
@@ -214,7 +230,7 @@ def predicted(current, desired, purge_tags):
 
 
 COMPARED = ["redundancy", "soft_delete", "soft_delete_retention_days", "immutability", "cross_region_restore",
-            "alerts_for_all_job_failures", "tags"]
+            "cross_subscription_restore", "alerts_for_all_job_failures", "tags"]
 
 
 def changes(current, after):
@@ -250,6 +266,9 @@ def create_body(after):
     }
     if after.get("cross_region_restore"):
         properties["featureSettings"] = {"crossRegionRestoreSettings": {"state": "Enabled"}}
+    if after.get("cross_subscription_restore", "enabled") != "enabled":
+        properties.setdefault("featureSettings", {})["crossSubscriptionRestoreSettings"] = {
+            "state": CROSS_SUBSCRIPTION_RESTORE[after["cross_subscription_restore"]]}
     return {"location": after["location"], "tags": after.get("tags") or {},
             "identity": identity_body(after["identity"]), "properties": properties}
 
@@ -273,6 +292,9 @@ def patch_body(current, after, changed):
     if "cross_region_restore" in changed:
         properties["featureSettings"] = {"crossRegionRestoreSettings": {
             "state": "Enabled" if after["cross_region_restore"] else "Disabled"}}
+    if "cross_subscription_restore" in changed:
+        properties.setdefault("featureSettings", {})["crossSubscriptionRestoreSettings"] = {
+            "state": CROSS_SUBSCRIPTION_RESTORE[after["cross_subscription_restore"]]}
     if "alerts_for_all_job_failures" in changed:
         properties["monitoringSettings"] = {"azureMonitorAlertSettings": {
             "alertsForAllJobFailures": "Enabled" if after["alerts_for_all_job_failures"] else "Disabled"}}

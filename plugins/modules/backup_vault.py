@@ -55,6 +55,13 @@ options:
       - Allow restores in the paired region. Needs O(redundancy=GeoRedundant); once enabled, Azure does not
         allow disabling it.
     type: bool
+  cross_subscription_restore:
+    description:
+      - Whether restores may write to storage accounts in other subscriptions of the tenant.
+      - V(enabled) is what Azure applies when a vault is created without it.
+      - V(permanently_disabled) cannot be undone and needs O(allow_irreversible=true).
+    type: str
+    choices: [disabled, enabled, permanently_disabled]
   identity:
     description:
       - Managed identity of the vault; the identity is what gets access to the servers it backs up.
@@ -83,7 +90,7 @@ options:
   allow_irreversible:
     description:
       - Confirms a change into a state Azure does not let you leave (O(soft_delete=always_on),
-        O(immutability=locked)).
+        O(immutability=locked), O(cross_subscription_restore=permanently_disabled)).
     type: bool
     default: false
   state:
@@ -182,6 +189,10 @@ backup_vault:
     cross_region_restore:
       description: Whether restores to the paired region are enabled.
       type: bool
+    cross_subscription_restore:
+      description: Whether restores to other subscriptions are C(enabled), C(disabled) or C(permanently_disabled).
+      type: str
+      sample: enabled
     alerts_for_all_job_failures:
       description: Whether every failed job raises an Azure Monitor alert.
       type: bool
@@ -210,6 +221,7 @@ def argument_spec():
         soft_delete_retention_days=dict(type="int"),
         immutability=dict(type="str", choices=list(vaults.IMMUTABILITY)),
         cross_region_restore=dict(type="bool"),
+        cross_subscription_restore=dict(type="str", choices=list(vaults.CROSS_SUBSCRIPTION_RESTORE)),
         identity=dict(type="dict", options=dict(
             type=dict(type="str", choices=list(vaults.IDENTITY_TYPES), default="system_assigned"),
             user_assigned_identities=dict(type="list", elements="str"),

@@ -54,6 +54,10 @@ from ansible_collections.azbackup.dataprotection.plugins.module_utils.instances.
     validate_until_ready,
     validation_failure,
 )
+from ansible_collections.azbackup.dataprotection.plugins.module_utils.recovery_points import (
+    soft_deleted_for,
+    soft_deleted_message,
+)
 
 STATES = ("present", "absent", "stopped", "suspended")
 
@@ -149,11 +153,13 @@ def ensure_present(api, params, server_id, check_mode, warn, sleep=time.sleep, c
     vault = api.require_vault()
     name, current = locate(api, params, server_id, datasource)
     current_state = lifecycle_state(current)
-    if current_state == "deleted":
-        raise InputError(
-            "Backup instance '{0}' of server '{1}' is soft-deleted in vault '{2}'. Undelete it (az dataprotection "
-            "backup-instance deleted-backup-instance undelete) or wait until its soft-delete retention ends before "
-            "protecting the server again.".format(name, last_segment(server_id), api.vault_name))
+    deleted = current if current_state == "deleted" else None
+    if current is None:
+        deleted = soft_deleted_for(api, server_id=server_id)
+    if deleted is not None:
+        raise InputError(soft_deleted_message(deleted, api.vault_name, "protecting the server again"),
+                         option="server_id" if params.get("server_id") else "server_name",
+                         error_code="BackupInstanceSoftDeleted")
     if current is None and state != "present":
         raise InputError(
             "Server '{0}' has no backup instance in vault '{1}', so it cannot be {2}. Protect it first with "

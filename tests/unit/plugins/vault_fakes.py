@@ -26,7 +26,8 @@ UAI_PID = "aaaaaaaa-0000-4000-8000-000000000002"
 READER = pgflex.ROLE_READER
 LTR = pgflex.ROLE_PGFLEX_LTR_BACKUP
 
-WRITES = ("validate", "put", "stop", "suspend", "resume_protection", "resume_backups", "delete", "adhoc")
+WRITES = ("validate", "put", "stop", "suspend", "resume_protection", "resume_backups", "delete", "adhoc",
+          "validate_restore", "restore", "undelete", "validate_crr", "crr")
 
 
 def vault_body(location="eastus", identity=None, soft_delete="On"):
@@ -122,6 +123,13 @@ class Fake:
         self.deleted_backup_instances = _Deleted(self)
         self.jobs = _Jobs(self)
         self.recovery_points = _Points(self)
+        self.deleted = {}                # soft-deleted instances by name
+        self.secondary_points = {}       # instance id -> points of the paired region
+        self.restore_validation_errors = []
+        self.restore_job = None          # the job a restore starts
+        self.fetch_secondary_recovery_points = _SecondaryPoints(self)
+        self.fetch_cross_region_restore_job = _CrossRegionJob(self)
+        self.fetch_cross_region_restore_jobs = _CrossRegionJob(self)
 
     def get(self, resource_group, name):  # backup_vaults.get
         if self.vault is None:
@@ -166,10 +174,41 @@ class _Deleted:
         self.fake = fake
 
     def get(self, resource_group, vault, name):
-        raise ResourceNotFoundError("no")
+        if name not in self.fake.deleted:
+            raise ResourceNotFoundError("no")
+        return copy.deepcopy(self.fake.deleted[name])
 
     def list(self, resource_group, vault):
-        return []
+        return [copy.deepcopy(item) for item in self.fake.deleted.values()]
+
+    def begin_undelete(self, resource_group, vault, name):
+        self.fake.calls.append(("undelete", name))
+        body = self.fake.deleted.pop(name)
+        body["properties"].update(currentProtectionState="ProtectionStopped",
+                                  protectionStatus={"status": "ProtectionStopped"})
+        body["properties"].pop("deletionInfo", None)
+        self.fake.instances[name] = body
+        return Poller()
+
+
+class _SecondaryPoints:
+    def __init__(self, fake):
+        self.fake = fake
+
+    def list(self, resource_group, location, body, filter=None):
+        self.fake.calls.append(("fetch_secondary", location, body, filter))
+        return list(self.fake.secondary_points.get(body["sourceBackupInstanceId"], []))
+
+
+class _CrossRegionJob:
+    def __init__(self, fake):
+        self.fake = fake
+
+    def get(self, resource_group, location, body):
+        return self.fake.jobs.get(resource_group, "-", body["jobId"])
+
+    def list(self, resource_group, location, body):
+        return self.fake.jobs.list(resource_group, "-")
 
 
 class _Instances:
@@ -244,6 +283,29 @@ class _Instances:
         del self.fake.instances[name]
         return Poller()
 
+    def _restore_job(self, name, body):
+        job = copy.deepcopy(self.fake.restore_job)
+        self.fake.jobs_store[job["name"]] = job
+        return Poller({"jobId": job["id"], "objectType": "OperationJobExtendedInfo"})
+
+    def begin_validate_for_restore(self, resource_group, vault, name, body):
+        self.fake.calls.append(("validate_restore", name, copy.deepcopy(body)))
+        if self.fake.restore_validation_errors:
+            return Poller(error=self.fake.restore_validation_errors.pop(0))
+        return Poller({"objectType": "OperationJobExtendedInfo"})
+
+    def begin_trigger_restore(self, resource_group, vault, name, body):
+        self.fake.calls.append(("restore", name, copy.deepcopy(body)))
+        return self._restore_job(name, body)
+
+    def begin_validate_cross_region_restore(self, resource_group, location, body):
+        self.fake.calls.append(("validate_crr", location, copy.deepcopy(body)))
+        return Poller({"objectType": "OperationJobExtendedInfo"})
+
+    def begin_trigger_cross_region_restore(self, resource_group, location, body):
+        self.fake.calls.append(("crr", location, copy.deepcopy(body)))
+        return self._restore_job(None, body)
+
     def begin_adhoc_backup(self, resource_group, vault, name, body):
         self.fake.calls.append(("adhoc", name, body))
         job = self.fake.adhoc_job
@@ -272,5 +334,13 @@ class _Points:
     def __init__(self, fake):
         self.fake = fake
 
-    def list(self, resource_group, vault, name):
+    def list(self, resource_group, vault, name, filter=None):
+        if filter:
+            self.fake.calls.append(("list_points", name, filter))
         return list(self.fake.points.get(name, []))
+
+    def get(self, resource_group, vault, name, point_id):
+        for point in self.fake.points.get(name, []):
+            if point["name"] == point_id:
+                return point
+        raise ResourceNotFoundError("point not found")

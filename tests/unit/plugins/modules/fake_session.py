@@ -11,9 +11,10 @@ from ansible_collections.azbackup.dataprotection.tests.unit.plugins.vault_fakes 
 class FakeRoleAssignments:
     def __init__(self):
         self.created = []
+        self.existing = []
 
     def list_for_scope(self, scope, filter=None):
-        return []
+        return list(self.existing)
 
     def create(self, scope, name, body):
         self.created.append((scope, name, body))
@@ -33,6 +34,8 @@ class FakeSession:
         self.authorization.role_assignments = FakeRoleAssignments()
         self.resources = dict((key.lower(), value) for key, value in (resources or {}).items())
         self.requests = []
+        self.plan = {"cert_validation_mode": "validate"}
+        self.credential = None
 
     def client(self, name, subscription_id=None):
         return {"dataprotection": self.dataprotection, "authorization": self.authorization}[name]
