@@ -72,6 +72,10 @@ files:
   returned: always
   type: list
   elements: str
+failure_message:
+  description: Which servers failed and why (empty when none did).
+  returned: always
+  type: str
 """
 
 import json
@@ -121,12 +125,14 @@ def main():
     markdown = report.markdown(params["run"], servers)
     files = [] if module.check_mode else write(params, servers, markdown)
     totals = report.summary(servers)
-    result = dict(changed=bool(files), table=report.table(servers), summary=totals, markdown=markdown, files=files)
-    if totals["failed"] and params["fail_on_failure"]:
-        reasons = ["{0}: {1}".format(server["server_name"], "; ".join(server["failures"]))
-                   for server in servers if not server["passed"]]
-        module.fail_json(msg="The restore drill failed for {0} of {1} server(s): {2}".format(
-            totals["failed"], totals["servers"], " | ".join(reasons)), **result)
+    reasons = ["{0}: {1}".format(server["server_name"], "; ".join(server["failures"]))
+               for server in servers if not server["passed"]]
+    message = "The restore drill failed for {0} of {1} server(s): {2}".format(
+        totals["failed"], totals["servers"], " | ".join(reasons)) if reasons else ""
+    result = dict(changed=bool(files), table=report.table(servers), summary=totals, markdown=markdown, files=files,
+                  failure_message=message)
+    if reasons and params["fail_on_failure"]:
+        module.fail_json(msg=message, **result)
     module.exit_json(**result)
 
 
