@@ -22,6 +22,10 @@ report_dir="${DEMO_REPORT_DIR:-$REPO_ROOT/.tmp/demo-report}"
 
 trap emulator_stop EXIT
 trap 'exit 130' INT TERM
+# The demo ends with a restore as files: the data plane (PostgreSQL + Azurite) gives it real dumps to write.
+if [[ " ${EMULATOR_ARGS:-} " != *" --data-plane "* ]]; then
+    export EMULATOR_ARGS="${EMULATOR_ARGS:-} --data-plane"
+fi
 emulator_start
 
 # The modules read AZURE_* (credentials, cloud_environment = the emulator's metadata URL) and trust
@@ -52,12 +56,12 @@ banner() {
 
 rc=0
 run() {  # the demo's steps; any failure stops it
-    banner "1/4 protect: vault, policy, role assignments and protection of four eastus servers"
+    banner "1/5 protect: vault, policy, role assignments and protection of four eastus servers"
     play protect "$@"
     banner "the report: $report_dir/$vault.md"
     cat "$report_dir/$vault.md"
 
-    banner "2/4 protect again, in check mode: nothing should change"
+    banner "2/5 protect again, in check mode: nothing should change"
     local before after writes
     before="$(emulator_request_count)"
     play protect --check "$@"
@@ -75,11 +79,26 @@ if int(sys.argv[2]) != 0 or summary["changed"] != 0 or report["vault"]["action"]
     sys.exit("the rerun in check mode planned a change or wrote something")
 PY
 
-    banner "3/4 backup_now: an on-demand backup of every protected server, followed to its end"
+    banner "3/5 backup_now: an on-demand backup of every protected server, followed to its end"
     play backup_now "$@"
 
-    banner "4/4 status: the vault's report with the last backups and recovery points"
+    banner "4/5 status: the vault's report with the last backups and recovery points"
     play status "$@"
+
+    banner "5/5 restore: the latest recovery point of pg-eus-orders as files, and pg_restore --list of each database"
+    local restore_dir="$REPO_ROOT/.tmp/demo-restore"
+    rm -rf "$restore_dir"
+    play restore -e '{"pgflex_protection_servers": [{"name": "pg-eus-orders", "resource_group": "rg-pg-eastus"}]}' \
+        -e restore_storage_account_name=stpgrestoreeus -e restore_storage_account_resource_group=rg-backup \
+        -e restore_container=restores -e "restore_download_to=$restore_dir" "$@"
+    local file count=0
+    for file in "$restore_dir"/*_database_*.sql; do
+        [[ -e "$file" ]] || die "the restore wrote no database file into $restore_dir"
+        printf -- '--- pg_restore --list %s\n' "$(basename "$file")"
+        pg_restore --list "$file" | sed -n '1,12p'
+        count=$((count + 1))
+    done
+    log "pg_restore read all $count database file(s) of the restore"
 }
 run "$@" || rc=$?
 if ((rc != 0)); then

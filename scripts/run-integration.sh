@@ -59,6 +59,22 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# One emulator serves the whole run: when a target of the run needs real files (alias data_plane), the data plane
+# (PostgreSQL + Azurite) is on for all of it.
+data_plane_targets=()
+for dir in "$targets_dir"/*/; do
+    name="$(basename "$dir")"
+    if ((${#targets[@]})) && [[ " ${targets[*]} " != *" $name "* ]]; then
+        continue
+    fi
+    if grep -qx 'data_plane' "$dir/aliases" 2>/dev/null; then
+        data_plane_targets+=("$name")
+    fi
+done
+if ((${#data_plane_targets[@]})) && [[ " ${EMULATOR_ARGS:-} " != *" --data-plane "* ]]; then
+    log "the data plane is on for this run (needed by: ${data_plane_targets[*]})"
+    export EMULATOR_ARGS="${EMULATOR_ARGS:-} --data-plane"
+fi
 emulator_start
 
 # Variables for the targets, from env.sh and env-no-rbac.sh (each sourced in a subshell).

@@ -6,6 +6,7 @@
 Reads only: whether the container exists, and the files a restore wrote (``<prefix>_database_<db>.sql``, ...).
 """
 
+import os
 import re
 
 try:
@@ -69,3 +70,10 @@ class Container:
             return None
         return [{"name": blob.name, "size": blob.size, "database": database_of(blob.name, prefix)}
                 for blob in sorted(blobs, key=lambda item: item.name)]
+
+    def download(self, name, directory):
+        """Write blob ``name`` to ``directory``/``name``; returns the local path."""
+        path = os.path.join(directory, os.path.basename(name))
+        with open(path, "wb") as handle:
+            self._client.download_blob(name).readinto(handle)
+        return path

@@ -120,9 +120,9 @@ def list_points(api, vault, instance, params):
     recovery_point_info (``start_time``, ``end_time``, ``retention_tag``, ``latest``, ``use_secondary_region``)."""
     odata_filter = date_filter(params.get("start_time"), params.get("end_time"))
     source_region = arm.canonical_region(vault.get("location"))
-    target_region = None
+    target_region = params.get("secondary_region")
     if params.get("use_secondary_region"):
-        target_region = secondary_region(api, vault)
+        target_region = target_region or secondary_region(api, vault)
         bodies = api.secondary_recovery_points(target_region, instance.get("id"), source_region, odata_filter)
     else:
         bodies = api.recovery_points(instance.get("name"), odata_filter)

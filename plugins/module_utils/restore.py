@@ -9,6 +9,7 @@ validateRestore (retried while a new grant propagates), then the trigger, then t
 before every check passed; check mode stops before the grant.
 """
 
+import os
 import re
 import time
 
@@ -190,8 +191,9 @@ def restore(api, params, server_id, check_mode, warn, open_container, roles, cal
     check_options(params)
     account_id = storage_account_id(params, arm.subscription_of(api.vault_id))
     vault = api.require_vault()
-    doing = "a restore"
-    body = recovery_points.protected_instance(api, params, server_id, doing)
+    # Region rules of the vault first: they hold whatever the server.
+    secondary = recovery_points.secondary_region(api, vault) if params.get("use_secondary_region") else None
+    body = recovery_points.protected_instance(api, params, server_id, "a restore")
     instance = to_readable(body)
     server_name = arm.last_segment(instance["server_id"]) or arm.last_segment(server_id)
     datasource = datasources.get(instance["datasource_type"]) or datasources.of_resource(instance["server_id"]) \
@@ -201,7 +203,7 @@ def restore(api, params, server_id, check_mode, warn, open_container, roles, cal
 
     # The recovery point.
     points, source_region, secondary = recovery_points.list_points(
-        api, vault, body, {"use_secondary_region": params.get("use_secondary_region")})
+        api, vault, body, {"use_secondary_region": bool(secondary), "secondary_region": secondary})
     point = recovery_points.choose_point(points, params.get("recovery_point"), "'{0}'".format(server_name))
     if point["is_partial"]:
         warn("Recovery point {0} is partial: some databases may be missing from it.".format(point["recovery_point_id"]))
@@ -280,6 +282,7 @@ def restore(api, params, server_id, check_mode, warn, open_container, roles, cal
                                   point["recovery_point_id"], server_name,
                                   "being restored" if earlier["status"] in RUNNING else "restored",
                                   container_url, earlier["job_id"]))
+            download(container, result["files"], params.get("download_to") if files else None)
             return result
 
     # The vault identity's role on the account.
@@ -364,4 +367,14 @@ def restore(api, params, server_id, check_mode, warn, open_container, roles, cal
     if files is None:
         warn("The restored files could not be listed from here ({0}).".format(container.problem))
     result["files"] = files or []
+    download(container, result["files"], params.get("download_to"))
     return result
+
+
+def download(container, files, directory):
+    """Copy the restored files into a local ``directory`` (each file gains ``local_path``)."""
+    if not directory:
+        return
+    os.makedirs(directory, exist_ok=True)
+    for item in files:
+        item["local_path"] = container.download(item["name"], directory)

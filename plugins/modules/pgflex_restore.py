@@ -52,6 +52,11 @@ options:
       - Start of every file name. When not set, C(<server name>-<recovery point time>) (for example
         C(pg-orders-20260131T020000Z)), so that every point has its own files.
     type: str
+  download_to:
+    description:
+      - A local directory (on the host that runs the module) to copy the restored files into once the job completed,
+        for example to load them with C(pg_restore) from there. Also applies when the same restore is found done.
+    type: path
   use_secondary_region:
     description:
       - Restore from the paired region's copy (cross-region restore). Needs a GeoRedundant vault with cross-region
@@ -161,6 +166,10 @@ files:
     name:
       description: Blob name.
       type: str
+    local_path:
+      description: Where O(download_to) put the file.
+      type: str
+      returned: with O(download_to)
     size:
       description: Size in bytes.
       type: int
@@ -213,6 +222,7 @@ def argument_spec():
         storage_account_subscription_id=dict(type="str"),
         container=dict(type="str", required=True),
         file_prefix=dict(type="str"),
+        download_to=dict(type="path"),
         use_secondary_region=dict(type="bool", default=False),
         on_missing_permission=dict(type="str", choices=["grant", "template"], default="grant"),
         force=dict(type="bool", default=False),

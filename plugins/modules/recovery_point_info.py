@@ -144,8 +144,10 @@ def main():
     api = azure.dataprotection_api()
     with azure.azure_errors("listing recovery points in vault {0}".format(api.vault_name)):
         vault = api.require_vault()
+        secondary = recovery_points.secondary_region(api, vault) if params["use_secondary_region"] else None
         body = recovery_points.protected_instance(api, params, server_id, "listing its recovery points")
-        points, source, secondary = recovery_points.list_points(api, vault, body, params)
+        points, source, secondary = recovery_points.list_points(api, vault, body,
+                                                                dict(params, secondary_region=secondary))
     azure.exit(False, recovery_points=points, backup_instance=to_readable(body), region=secondary or source)
 
 

@@ -296,3 +296,40 @@ def test_location_must_be_a_region_of_the_subscription():
     assert vaults.location_problem("WestEurope", regions) is None
     problem = vaults.location_problem("moon", regions)
     assert "'moon' is not a region" in problem and "eastus, westeurope" in problem
+
+
+def test_cross_subscription_restore_is_enabled_unless_the_vault_says_otherwise():
+    assert vaults.to_readable(service_vault())["cross_subscription_restore"] == "enabled"
+    body = service_vault()
+    body["properties"]["featureSettings"]["crossSubscriptionRestoreSettings"] = {"state": "PermanentlyDisabled"}
+    assert vaults.to_readable(body)["cross_subscription_restore"] == "permanently_disabled"
+
+
+def test_cross_subscription_restore_disabled_patches_only_that_setting():
+    client = FakeClient(service_vault())
+    changed, vault, dummy = present(client, params(cross_subscription_restore="disabled"))
+    assert changed and vault["cross_subscription_restore"] == "disabled"
+    assert client.backup_vaults.calls[0][3] == {
+        "properties": {"featureSettings": {"crossSubscriptionRestoreSettings": {"state": "Disabled"}}}}
+    again, dummy, dummy2 = present(client, params(cross_subscription_restore="disabled"))
+    assert not again and len(client.backup_vaults.calls) == 1
+
+
+def test_permanently_disabled_needs_confirmation_and_cannot_be_undone():
+    client = FakeClient(service_vault())
+    with pytest.raises(vaults.VaultInputError, match="allow_irreversible: true"):
+        present(client, params(cross_subscription_restore="permanently_disabled"))
+    assert client.backup_vaults.calls == []
+    changed, vault, dummy = present(client, params(cross_subscription_restore="permanently_disabled",
+                                                   allow_irreversible=True))
+    assert changed and vault["cross_subscription_restore"] == "permanently_disabled"
+    with pytest.raises(vaults.VaultInputError, match="permanently_disabled .* irreversible"):
+        present(client, params(cross_subscription_restore="enabled", allow_irreversible=True))
+    assert len(client.backup_vaults.calls) == 1
+
+
+def test_create_sends_cross_subscription_restore_only_when_not_the_default():
+    client = FakeClient()
+    present(client, params(location="eastus", cross_subscription_restore="disabled"))
+    features = client.backup_vaults.calls[0][3]["properties"]["featureSettings"]
+    assert features == {"crossSubscriptionRestoreSettings": {"state": "Disabled"}}
