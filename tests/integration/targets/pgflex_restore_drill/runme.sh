@@ -39,8 +39,9 @@ grep -q "The restore drill failed for 1 of 2 server(s): pg-eus-orders: " "$work/
 ansible-playbook verify.yml -e phase=damaged "$@"
 
 set +e
-ansible-playbook drill.yml -e "pgflex_restore_drill_report_dir=$work/rpo" -e pgflex_restore_drill_max_rpo_hours=0.0001 \
-    "$@" 2>&1 | tee "$work/rpo.log"
+# after "$@": the last -e wins over the variables file
+ansible-playbook drill.yml -e "pgflex_restore_drill_report_dir=$work/rpo" "$@" -e pgflex_restore_drill_max_rpo_hours=0.0001 \
+    2>&1 | tee "$work/rpo.log"
 rc=${PIPESTATUS[0]}
 set -e
 [[ $rc -eq 2 ]]
