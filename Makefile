@@ -22,7 +22,7 @@ ARGS ?=
 # Steps of `make test`, in order. Each one records its counts under tests/output/results/.
 TEST_STEPS := ruff sanity units integration awx lint docs-lint galaxy
 
-.PHONY: help venv system test ruff format sanity units integration awx lint docs-lint galaxy demo bench ee build docs \
+.PHONY: help venv system test ruff format sanity units integration awx lint docs-lint galaxy demo drill bench ee build docs \
 	docs-site clean distclean
 
 help: ## List the targets
@@ -82,6 +82,9 @@ galaxy: venv ## Build the tarball, check its file list, run galaxy-importer on i
 
 demo: venv ## On the emulator: protect seeded servers, rerun in check mode, back them up now (scripts/demo.sh)
 	scripts/demo.sh $(ARGS)
+
+drill: venv ## On the emulator with its data plane: protect and back up two servers, then a restore drill and its report
+	scripts/drill.sh $(ARGS)
 
 bench: venv ## Benchmark the pgflex_protection role on the emulator: 1, 10, 50 servers (takes minutes; not in test)
 	@scripts/sync-collection.sh
