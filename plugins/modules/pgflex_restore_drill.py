@@ -270,8 +270,8 @@ TARGET_SPEC = dict(
     port=dict(type="int", default=5432),
     user=dict(type="str", required=True),
     password=dict(type="str", no_log=True),
-    sslmode=dict(type="str", default="prefer", choices=["disable", "allow", "prefer", "require", "verify-ca",
-                                                          "verify-full"]),
+    sslmode=dict(type="str", default="prefer",
+                 choices=["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
     maintenance_database=dict(type="str", default="postgres"),
 )
 
@@ -279,8 +279,8 @@ CHECK_SPEC = dict(
     name=dict(type="str", required=True),
     database=dict(type="str", required=True),
     sql=dict(type="str", required=True),
-    operator=dict(type="str", default="ge", choices=["eq", "ne", "gt", "ge", "lt", "le", "not_null",
-                                                       "newer_than_point_minus"]),
+    operator=dict(type="str", default="ge",
+                  choices=["eq", "ne", "gt", "ge", "lt", "le", "not_null", "newer_than_point_minus"]),
     value=dict(type="raw"),
 )
 
@@ -336,8 +336,8 @@ def plan(params):
 def main():
     azure = AzureBackupModule(argument_spec())
     params = azure.params
-    for library, error in (("psycopg", target.PSYCOPG_IMPORT_ERROR), ("azure-storage-blob",
-                                                                     storage.STORAGE_IMPORT_ERROR)):
+    needed = (("psycopg", target.PSYCOPG_IMPORT_ERROR), ("azure-storage-blob", storage.STORAGE_IMPORT_ERROR))
+    for library, error in needed:
         if error is not None:
             azure.module.fail_json(msg=missing_required_lib(library), exception=str(error))
     if azure.check_mode:

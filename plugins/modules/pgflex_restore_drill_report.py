@@ -6,7 +6,7 @@ module: pgflex_restore_drill_report
 short_description: Write a restore drill's report (JSON, Markdown, history line) and fail when a server failed
 version_added: 0.1.0
 description:
-  - Gathers the per-server results of M(azbackup.dataprotection.pgflex_restore_drill) into the run's report:
+  - Gathers the per-server results of M(azbackup.dataprotection.pgflex_restore_drill) into the run's report,
     a table for the play output (RV(table)), C(<report_dir>/<run_id>.json) and C(.md), and one JSON line per
     server appended to O(history_file) (for trend plots and the rotation of
     M(azbackup.dataprotection.pgflex_restore_drill_plan)).

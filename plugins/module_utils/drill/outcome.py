@@ -160,11 +160,11 @@ def threshold_results(rpo_seconds, rto_seconds, max_rpo_seconds, max_rto_seconds
     results = []
     if max_rpo_seconds:
         passed = rpo_seconds <= max_rpo_seconds
-        results.append(dict(name="rpo", passed=passed, value=rpo_seconds, expected="<= {0}".format(
-            human_seconds(max_rpo_seconds)), message="RPO {0}: recovery point {1} taken {2} is {3} old, {4} the "
-            "threshold of {5}".format("met" if passed else "exceeded", point.get("id"), point.get("time"),
-                                     human_seconds(rpo_seconds), "within" if passed else "over",
-                                     human_seconds(max_rpo_seconds))))
+        message = "RPO {0}: recovery point {1} taken {2} is {3} old, {4} the threshold of {5}".format(
+            "met" if passed else "exceeded", point.get("id"), point.get("time"), human_seconds(rpo_seconds),
+            "within" if passed else "over", human_seconds(max_rpo_seconds))
+        results.append(dict(name="rpo", passed=passed, value=rpo_seconds,
+                            expected="<= {0}".format(human_seconds(max_rpo_seconds)), message=message))
     if max_rto_seconds:
         passed = rto_seconds is not None and rto_seconds <= max_rto_seconds
         results.append(dict(name="rto", passed=passed, value=rto_seconds, expected="<= {0}".format(

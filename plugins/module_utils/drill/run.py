@@ -16,7 +16,7 @@ import time
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.drill import names, outcome, storage
 from ansible_collections.azbackup.dataprotection.plugins.module_utils.drill.target import TargetError, pg_restore
 
-STORAGE_ERRORS = (storage.AzureError,) if storage.AzureError is not None else ()
+STORAGE_ERRORS = storage.AzureError
 
 
 def _now():

@@ -36,7 +36,7 @@ def test_extension_not_allow_listed_is_a_warning_and_anything_else_a_failure():
 
 
 def test_only_harmless_errors_pass_with_warnings():
-    stderr = MIXED.split("pg_restore: error: could not execute query: ERROR:  relation")[0]
+    stderr = MIXED.split("pg_restore: error: could not execute query: ERROR:  relation", maxsplit=1)[0]
     verdict = outcome.pg_restore_outcome("app", "f.sql", 1, stderr)
     assert verdict["passed"] is True and len(verdict["warnings"]) == 1
 
