@@ -19,7 +19,7 @@ passed=0
 failed=0
 
 # Top-level entries a user needs; anything else, and any cache or output file, is a packaging mistake.
-unexpected="$(tar -tzf "$tarball" | grep -Ev '^(MANIFEST\.json|FILES\.json|README\.md|LICENSE|requirements\.txt|(changelogs|docs|meta|playbooks|plugins|roles)(/.*)?)$' || true)"
+unexpected="$(tar -tzf "$tarball" | grep -Ev '^(MANIFEST\.json|FILES\.json|README\.md|LICENSE|requirements\.txt|bindep\.txt|(changelogs|docs|meta|playbooks|plugins|roles)(/.*)?)$' || true)"
 junk="$(tar -tzf "$tarball" | grep -E '(__pycache__|\.pyc$|\.pytest_cache|\.ruff_cache|\.venv|/output/|\.tmp/|\.log$|integration_config\.yml)' || true)"
 if [[ -n "$unexpected$junk" ]]; then
     echo "galaxy: the tarball holds files a user does not need:" >&2
